@@ -1,0 +1,216 @@
+// The one error-code registry shared by agent, server, SDK and CLI.
+// Codes from @cloudflare/sandbox 0.4.x keep their names and statuses; Atoll's own follow.
+
+export const ErrorCode = {
+  // files
+  FILE_NOT_FOUND: "FILE_NOT_FOUND",
+  PERMISSION_DENIED: "PERMISSION_DENIED",
+  FILE_EXISTS: "FILE_EXISTS",
+  IS_DIRECTORY: "IS_DIRECTORY",
+  NOT_DIRECTORY: "NOT_DIRECTORY",
+  DIRECTORY_NOT_EMPTY: "DIRECTORY_NOT_EMPTY",
+  NO_SPACE: "NO_SPACE",
+  TOO_MANY_FILES: "TOO_MANY_FILES",
+  RESOURCE_BUSY: "RESOURCE_BUSY",
+  READ_ONLY: "READ_ONLY",
+  NAME_TOO_LONG: "NAME_TOO_LONG",
+  TOO_MANY_LINKS: "TOO_MANY_LINKS",
+  INVALID_PATH: "INVALID_PATH",
+  FILESYSTEM_ERROR: "FILESYSTEM_ERROR",
+  // commands and processes
+  COMMAND_NOT_FOUND: "COMMAND_NOT_FOUND",
+  COMMAND_PERMISSION_DENIED: "COMMAND_PERMISSION_DENIED",
+  INVALID_COMMAND: "INVALID_COMMAND",
+  COMMAND_EXECUTION_ERROR: "COMMAND_EXECUTION_ERROR",
+  COMMAND_TIMEOUT: "COMMAND_TIMEOUT",
+  STREAM_START_ERROR: "STREAM_START_ERROR",
+  PROCESS_NOT_FOUND: "PROCESS_NOT_FOUND",
+  PROCESS_EXISTS: "PROCESS_EXISTS",
+  PROCESS_PERMISSION_DENIED: "PROCESS_PERMISSION_DENIED",
+  PROCESS_ERROR: "PROCESS_ERROR",
+  // sessions
+  SESSION_NOT_FOUND: "SESSION_NOT_FOUND",
+  SESSION_EXISTS: "SESSION_EXISTS",
+  SESSION_PROTECTED: "SESSION_PROTECTED",
+  // ports and preview
+  PORT_ALREADY_EXPOSED: "PORT_ALREADY_EXPOSED",
+  PORT_IN_USE: "PORT_IN_USE",
+  PORT_NOT_EXPOSED: "PORT_NOT_EXPOSED",
+  INVALID_PORT_NUMBER: "INVALID_PORT_NUMBER",
+  INVALID_PORT: "INVALID_PORT",
+  INVALID_TOKEN: "INVALID_TOKEN",
+  SERVICE_NOT_RESPONDING: "SERVICE_NOT_RESPONDING",
+  PORT_OPERATION_ERROR: "PORT_OPERATION_ERROR",
+  CUSTOM_DOMAIN_REQUIRED: "CUSTOM_DOMAIN_REQUIRED",
+  // git
+  GIT_REPOSITORY_NOT_FOUND: "GIT_REPOSITORY_NOT_FOUND",
+  GIT_BRANCH_NOT_FOUND: "GIT_BRANCH_NOT_FOUND",
+  GIT_AUTH_FAILED: "GIT_AUTH_FAILED",
+  GIT_NETWORK_ERROR: "GIT_NETWORK_ERROR",
+  INVALID_GIT_URL: "INVALID_GIT_URL",
+  GIT_CLONE_FAILED: "GIT_CLONE_FAILED",
+  GIT_CHECKOUT_FAILED: "GIT_CHECKOUT_FAILED",
+  GIT_OPERATION_FAILED: "GIT_OPERATION_FAILED",
+  // code interpreter
+  INTERPRETER_NOT_READY: "INTERPRETER_NOT_READY",
+  CONTEXT_NOT_FOUND: "CONTEXT_NOT_FOUND",
+  INVALID_LANGUAGE: "INVALID_LANGUAGE",
+  CODE_EXECUTION_ERROR: "CODE_EXECUTION_ERROR",
+  // control plane
+  UNAUTHORIZED: "UNAUTHORIZED",
+  INVALID_SANDBOX_ID: "INVALID_SANDBOX_ID",
+  SANDBOX_NOT_FOUND: "SANDBOX_NOT_FOUND",
+  SANDBOX_UNAVAILABLE: "SANDBOX_UNAVAILABLE",
+  SANDBOX_START_FAILED: "SANDBOX_START_FAILED",
+  SANDBOX_PAUSED: "SANDBOX_PAUSED",
+  SANDBOX_BUSY: "SANDBOX_BUSY",
+  SNAPSHOT_NOT_FOUND: "SNAPSHOT_NOT_FOUND",
+  SNAPSHOT_EXISTS: "SNAPSHOT_EXISTS",
+  TEMPLATE_NOT_FOUND: "TEMPLATE_NOT_FOUND",
+  TEMPLATE_EXISTS: "TEMPLATE_EXISTS",
+  INVALID_TEMPLATE: "INVALID_TEMPLATE",
+  LIMIT_EXCEEDED: "LIMIT_EXCEEDED",
+  // generic request errors
+  INVALID_JSON: "INVALID_JSON",
+  VALIDATION_FAILED: "VALIDATION_FAILED",
+  NOT_FOUND: "NOT_FOUND",
+  METHOD_NOT_ALLOWED: "METHOD_NOT_ALLOWED",
+  PAYLOAD_TOO_LARGE: "PAYLOAD_TOO_LARGE",
+  INVALID_JSON_RESPONSE: "INVALID_JSON_RESPONSE",
+  UNKNOWN_ERROR: "UNKNOWN_ERROR",
+  INTERNAL_ERROR: "INTERNAL_ERROR",
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Exhaustive: adding a code without a status is a type error. */
+export const ERROR_STATUS: { readonly [K in ErrorCode]: number } = {
+  FILE_NOT_FOUND: 404,
+  PERMISSION_DENIED: 403,
+  FILE_EXISTS: 409,
+  IS_DIRECTORY: 400,
+  NOT_DIRECTORY: 400,
+  DIRECTORY_NOT_EMPTY: 409,
+  NO_SPACE: 507,
+  TOO_MANY_FILES: 500,
+  RESOURCE_BUSY: 409,
+  READ_ONLY: 403,
+  NAME_TOO_LONG: 400,
+  TOO_MANY_LINKS: 500,
+  INVALID_PATH: 400,
+  FILESYSTEM_ERROR: 500,
+  COMMAND_NOT_FOUND: 404,
+  COMMAND_PERMISSION_DENIED: 403,
+  INVALID_COMMAND: 400,
+  COMMAND_EXECUTION_ERROR: 500,
+  COMMAND_TIMEOUT: 408,
+  STREAM_START_ERROR: 500,
+  PROCESS_NOT_FOUND: 404,
+  PROCESS_EXISTS: 409,
+  PROCESS_PERMISSION_DENIED: 403,
+  PROCESS_ERROR: 500,
+  SESSION_NOT_FOUND: 404,
+  SESSION_EXISTS: 409,
+  SESSION_PROTECTED: 409,
+  PORT_ALREADY_EXPOSED: 409,
+  PORT_IN_USE: 409,
+  PORT_NOT_EXPOSED: 404,
+  INVALID_PORT_NUMBER: 400,
+  INVALID_PORT: 400,
+  INVALID_TOKEN: 404,
+  SERVICE_NOT_RESPONDING: 502,
+  PORT_OPERATION_ERROR: 500,
+  CUSTOM_DOMAIN_REQUIRED: 400,
+  GIT_REPOSITORY_NOT_FOUND: 404,
+  GIT_BRANCH_NOT_FOUND: 404,
+  GIT_AUTH_FAILED: 401,
+  GIT_NETWORK_ERROR: 502,
+  INVALID_GIT_URL: 400,
+  GIT_CLONE_FAILED: 500,
+  GIT_CHECKOUT_FAILED: 500,
+  GIT_OPERATION_FAILED: 500,
+  INTERPRETER_NOT_READY: 503,
+  CONTEXT_NOT_FOUND: 404,
+  INVALID_LANGUAGE: 400,
+  CODE_EXECUTION_ERROR: 500,
+  UNAUTHORIZED: 401,
+  INVALID_SANDBOX_ID: 400,
+  SANDBOX_NOT_FOUND: 404,
+  SANDBOX_UNAVAILABLE: 503,
+  SANDBOX_START_FAILED: 500,
+  SANDBOX_PAUSED: 409,
+  SANDBOX_BUSY: 409,
+  SNAPSHOT_NOT_FOUND: 404,
+  SNAPSHOT_EXISTS: 409,
+  TEMPLATE_NOT_FOUND: 404,
+  TEMPLATE_EXISTS: 409,
+  INVALID_TEMPLATE: 400,
+  LIMIT_EXCEEDED: 400,
+  INVALID_JSON: 400,
+  VALIDATION_FAILED: 400,
+  NOT_FOUND: 404,
+  METHOD_NOT_ALLOWED: 405,
+  PAYLOAD_TOO_LARGE: 413,
+  INVALID_JSON_RESPONSE: 502,
+  UNKNOWN_ERROR: 500,
+  INTERNAL_ERROR: 500,
+};
+
+/** The one error shape on every wire: agent, control plane, preview router. */
+export interface ErrorResponse {
+  code: ErrorCode;
+  message: string;
+  context: Record<string, unknown>;
+  httpStatus: number;
+  timestamp?: string;
+}
+
+export function isErrorCode(v: unknown): v is ErrorCode {
+  return typeof v === "string" && Object.prototype.hasOwnProperty.call(ERROR_STATUS, v);
+}
+
+export function statusOf(code: ErrorCode): number {
+  return ERROR_STATUS[code];
+}
+
+/** Builds the wire body. Messages follow "Cannot X: Y". */
+export function errorBody(code: ErrorCode, message: string, context: Record<string, unknown> = {}): ErrorResponse {
+  return { code, message, context, httpStatus: ERROR_STATUS[code], timestamp: new Date().toISOString() };
+}
+
+/** An Error that carries a registry code; servers turn it into an ErrorResponse. */
+export class AtollError extends Error {
+  readonly code: ErrorCode;
+  readonly context: Record<string, unknown>;
+  constructor(code: ErrorCode, message: string, context: Record<string, unknown> = {}) {
+    super(message);
+    this.name = "AtollError";
+    this.code = code;
+    this.context = context;
+  }
+  get httpStatus(): number {
+    return ERROR_STATUS[this.code];
+  }
+  toResponse(): ErrorResponse {
+    return errorBody(this.code, this.message, this.context);
+  }
+}
+
+/** Maps a Node fs errno code to a registry code. */
+export function codeForErrno(errno: string | undefined): ErrorCode {
+  switch (errno) {
+    case "ENOENT": return ErrorCode.FILE_NOT_FOUND;
+    case "EACCES": case "EPERM": return ErrorCode.PERMISSION_DENIED;
+    case "EEXIST": return ErrorCode.FILE_EXISTS;
+    case "EISDIR": return ErrorCode.IS_DIRECTORY;
+    case "ENOTDIR": return ErrorCode.NOT_DIRECTORY;
+    case "ENOTEMPTY": return ErrorCode.DIRECTORY_NOT_EMPTY;
+    case "ENOSPC": case "EDQUOT": return ErrorCode.NO_SPACE;
+    case "EMFILE": case "ENFILE": return ErrorCode.TOO_MANY_FILES;
+    case "EBUSY": return ErrorCode.RESOURCE_BUSY;
+    case "EROFS": return ErrorCode.READ_ONLY;
+    case "ENAMETOOLONG": return ErrorCode.NAME_TOO_LONG;
+    case "EMLINK": case "ELOOP": return ErrorCode.TOO_MANY_LINKS;
+    default: return ErrorCode.FILESYSTEM_ERROR;
+  }
+}

@@ -1,0 +1,6 @@
+export * from "./errors.js";
+export * from "./ids.js";
+export * from "./preview.js";
+export * from "./sse.js";
+export * from "./control-plane.js";
+export * from "./agent-api.js";
