@@ -1,0 +1,1 @@
+export { createAgentServer } from "./main.js";

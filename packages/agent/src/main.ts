@@ -1,0 +1,22 @@
+// The sandbox agent: an HTTP server on port 3000 inside every sandbox.
+import http from "node:http";
+import { Router } from "./router.js";
+import { allRoutes } from "./routes/index.js";
+
+export function createAgentServer(): http.Server {
+  const router = new Router().add(allRoutes());
+  const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
+    void router.handle(req, res);
+  });
+  server.headersTimeout = 60_000;
+  return server;
+}
+
+const port = Number(process.env.ATOLL_AGENT_PORT ?? 3000);
+const host = process.env.ATOLL_AGENT_HOST ?? "0.0.0.0";
+if (process.env.ATOLL_AGENT_NO_LISTEN !== "1") {
+  // Bad input must never take the agent down.
+  process.on("uncaughtException", (e) => console.error("[agent] uncaught", e));
+  process.on("unhandledRejection", (e) => console.error("[agent] unhandled", e));
+  createAgentServer().listen(port, host, () => console.error(`[agent] listening on ${host}:${port}`));
+}
