@@ -60,9 +60,11 @@ PKGS="$(grep -v '^#' "$HERE/packages.txt" | xargs)"
 chroot "$ROOT" /usr/bin/env DEBIAN_FRONTEND=noninteractive bash -c \
   "apt-get update -qq && apt-get install -y -qq --no-install-recommends $PKGS" 2>&1 \
   | grep -E '^(Setting up|E:)' | awk '/^E:/ || NR%20==1' || true
-for p in git python3 node tini curl ipython3; do
+for p in git python3 node tini curl; do
   chroot "$ROOT" sh -c "command -v $p >/dev/null" || { echo "Cannot build the base image: $p missing after apt" >&2; exit 1; }
 done
+
+chroot "$ROOT" python3 -c "import IPython, numpy, pandas, matplotlib" || { echo "Cannot build the base image: python packages missing" >&2; exit 1; }
 
 step "3/5 Bun $BUN_VERSION (npm package @oven/bun-linux-x64)"
 BUNTMP="$(mktemp -d)"

@@ -1,24 +1,13 @@
-// Method + path-pattern router. Patterns use ":name" segments; the first match wins.
+// Dispatches a request to the first matching route; unknown routes get coded 404/405 errors.
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { AtollError, ErrorCode } from "@atoll/protocol";
-import { sendError, type Route } from "./http.js";
-
-interface Compiled extends Route {
-  re: RegExp;
-  keys: string[];
-}
+import { AtollError, ErrorCode, RouteTable } from "@atoll/protocol";
+import { sendError, type Handler, type Route } from "./http.js";
 
 export class Router {
-  private routes: Compiled[] = [];
+  private table = new RouteTable<Handler>();
 
   add(routes: Route[]): this {
-    for (const r of routes) {
-      const keys: string[] = [];
-      const re = new RegExp(
-        "^" + r.path.replace(/\/:([a-zA-Z]+)/g, (_m, k: string) => (keys.push(k), "/([^/]+)")) + "/?$",
-      );
-      this.routes.push({ ...r, re, keys });
-    }
+    this.table.add(routes);
     return this;
   }
 
@@ -29,32 +18,17 @@ export class Router {
     } catch {
       return sendError(res, new AtollError(ErrorCode.VALIDATION_FAILED, "Cannot parse request URL"));
     }
-    let pathMatched = false;
-    for (const r of this.routes) {
-      const m = r.re.exec(url.pathname);
-      if (!m) continue;
-      pathMatched = true;
-      if (r.method !== req.method) continue;
-      const params: Record<string, string> = {};
-      r.keys.forEach((k, i) => {
-        try {
-          params[k] = decodeURIComponent(m[i + 1]!);
-        } catch {
-          params[k] = m[i + 1]!;
-        }
-      });
+    const m = this.table.match(req.method ?? "GET", url.pathname);
+    if (m.kind === "match") {
       try {
-        await r.handler(req, res, params, url);
+        await m.handler(req, res, m.params, url);
       } catch (err) {
         sendError(res, err);
       }
       return;
     }
-    sendError(
-      res,
-      pathMatched
-        ? new AtollError(ErrorCode.METHOD_NOT_ALLOWED, `Cannot ${req.method} ${url.pathname}: method not allowed`)
-        : new AtollError(ErrorCode.NOT_FOUND, `Cannot ${req.method} ${url.pathname}: no such route`),
-    );
+    const verb = m.kind === "method-not-allowed" ? "method not allowed" : "no such route";
+    const code = m.kind === "method-not-allowed" ? ErrorCode.METHOD_NOT_ALLOWED : ErrorCode.NOT_FOUND;
+    sendError(res, new AtollError(code, `Cannot ${req.method} ${url.pathname}: ${verb}`));
   }
 }

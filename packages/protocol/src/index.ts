@@ -4,3 +4,4 @@ export * from "./preview.js";
 export * from "./sse.js";
 export * from "./control-plane.js";
 export * from "./agent-api.js";
+export * from "./routing.js";

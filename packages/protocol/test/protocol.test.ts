@@ -45,3 +45,16 @@ test("SSE decoder handles split chunks", () => {
   assert.deepEqual(d.push('ta: {"b":2}\n'), []);
   assert.deepEqual(d.push("\n"), [{ b: 2 }]);
 });
+
+test("route table matches params, rest and methods", async () => {
+  const { RouteTable } = await import("../src/index.js");
+  const t = new RouteTable<string>().add([
+    { method: "GET", path: "/api/process/:id/logs", handler: "logs" },
+    { method: "*", path: "/v1/sandboxes/:id/api/*", handler: "fwd" },
+  ]);
+  assert.deepEqual(t.match("GET", "/api/process/p%201/logs"), { kind: "match", handler: "logs", params: { id: "p 1" } });
+  assert.deepEqual(t.match("POST", "/api/process/x/logs"), { kind: "method-not-allowed" });
+  assert.deepEqual(t.match("GET", "/nope"), { kind: "not-found" });
+  const f = t.match("POST", "/v1/sandboxes/box/api/execute/stream");
+  assert.equal(f.kind === "match" && f.params["*"], "execute/stream");
+});
