@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# Prepares a Debian 12 host for Atoll (idempotent): system packages, npm packages, the agent
+# bundle, host networking/cgroups, and the base sandbox image (cached).
+# Usage: scripts/setup.sh [--test]   (--test adds what the test suite needs: chromium, nginx, wrk)
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+say() { printf '[setup %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
+
+[[ $EUID -eq 0 ]] || { echo "Cannot set up Atoll: run as root (sandboxes need namespaces, cgroups and iptables)" >&2; exit 1; }
+command -v node >/dev/null || { echo "Cannot set up Atoll: Node.js >= 20 is required (node not found)" >&2; exit 1; }
+NODE_MAJOR="$(node -p 'process.versions.node.split(".")[0]')"
+(( NODE_MAJOR >= 20 )) || { echo "Cannot set up Atoll: Node.js >= 20 is required (found $(node -v))" >&2; exit 1; }
+
+PKGS=(crun runc debootstrap iptables iproute2 e2fsprogs util-linux git curl ca-certificates psmisc tar)
+if [[ "${1:-}" == "--test" ]]; then PKGS+=(chromium nginx-light wrk inotify-tools); fi
+MISSING=()
+for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || MISSING+=("$p"); done
+if (( ${#MISSING[@]} )); then
+  say "apt: installing ${MISSING[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${MISSING[@]}" >/dev/null
+else
+  say "apt: all packages present"
+fi
+
+say "npm: installing workspace packages"
+if [[ -f package-lock.json ]]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
+
+say "build: agent bundle"
+node scripts/build.mjs
+
+if [[ -f scripts/setup-host.sh ]]; then
+  say "host: cgroups, bridge, firewall"
+  bash scripts/setup-host.sh
+fi
+
+say "image: base sandbox rootfs (cached by recipe hash)"
+bash images/base/build.sh
+say "ready"
