@@ -5,3 +5,5 @@ export * from "./sse.js";
 export * from "./control-plane.js";
 export * from "./agent-api.js";
 export * from "./routing.js";
+export * from "./files-api.js";
+export * from "./interpreter-api.js";
