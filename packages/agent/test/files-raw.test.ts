@@ -86,20 +86,25 @@ test("100 MiB raw upload and download: identical sha256, bounded agent memory", 
 });
 
 test("an upload cut short leaves no file behind and the agent keeps serving", async () => {
-  const target = `${agent.workspace}/cut/part.bin`;
-  await new Promise<void>((resolve) => {
-    const req = http.request(`${agent.url}/api/files/raw?path=${encodeURIComponent(target)}`, { method: "PUT", headers: { "content-length": 10 * 1024 * 1024 } });
-    req.on("error", () => resolve());
-    req.write(Buffer.alloc(1024 * 1024), () => req.destroy());
-  });
-  // The agent notices the abort asynchronously: poll the directory, bounded.
-  for (let i = 0; i < 100 && fs.existsSync(`${agent.workspace}/cut`) && fs.readdirSync(`${agent.workspace}/cut`).length > 0; i++) {
-    await new Promise((r) => setTimeout(r, 20));
-  }
+  const dir = `${agent.workspace}/cut`;
+  const target = `${dir}/part.bin`;
+  fs.mkdirSync(dir);
+  const until = async (cond: () => boolean, what: string) => {
+    for (let i = 0; i < 250 && !cond(); i++) await new Promise((r) => setTimeout(r, 20));
+    assert.ok(cond(), `timed out waiting until ${what}`);
+  };
+  const req = http.request(`${agent.url}/api/files/raw?path=${encodeURIComponent(target)}`, { method: "PUT", headers: { "content-length": 10 * 1024 * 1024 } });
+  req.on("error", () => {});
+  req.write(Buffer.alloc(1024 * 1024));
+  // The agent streams into a temporary file next to the target; abort once it exists.
+  await until(() => fs.readdirSync(dir).length > 0, "the upload's temp file appears");
+  assert.ok(!fs.existsSync(target), "the target only appears when the upload completes");
+  req.destroy();
+  await until(() => fs.readdirSync(dir).length === 0, "the temp file is removed");
   assert.deepEqual(fs.readdirSync(`${agent.workspace}/cut`), []);
   const r = await fetch(`${agent.url}/api/files/raw?path=${encodeURIComponent(target)}`);
   assert.equal(r.status, 404);
   assert.equal(((await r.json()) as any).code, "FILE_NOT_FOUND");
-  const dir = await fetch(`${agent.url}/api/files/raw?path=${encodeURIComponent(agent.workspace)}`, { method: "PUT", body: "x" });
-  assert.equal(((await dir.json()) as any).code, "IS_DIRECTORY");
+  const onDir = await fetch(`${agent.url}/api/files/raw?path=${encodeURIComponent(agent.workspace)}`, { method: "PUT", body: "x" });
+  assert.equal(((await onDir.json()) as any).code, "IS_DIRECTORY");
 });
