@@ -1,0 +1,112 @@
+// ANY /v1/sandboxes/:id/api/* → the sandbox agent's /api/*. Streams both ways with backpressure
+// (pipe), never buffers, keeps pooled keep-alive connections per sandbox, drops the caller's
+// Authorization header, and aborts the upstream request when the caller goes away.
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import { AtollError, ErrorCode, assertSandboxId } from "@atoll/protocol";
+import type { SandboxRuntime } from "../contracts.js";
+import type { SandboxEndpoint } from "../drivers/types.js";
+import { replyError, type ApiRoute } from "../http.js";
+
+/** Request headers that belong to one hop (or to the caller) and are not passed on. */
+const DROP_REQ = new Set(["authorization", "host", "connection", "keep-alive", "proxy-authorization", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
+const DROP_RES = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
+
+/** Keep-alive connection pools, one http.Agent per sandbox endpoint. */
+export class AgentPools {
+  private pools = new Map<string, { key: string; agent: http.Agent }>();
+
+  get(id: string, ep: SandboxEndpoint): http.Agent {
+    const key = `${ep.host}:${ep.agentPort}`;
+    const p = this.pools.get(id);
+    if (p && p.key === key) return p.agent;
+    p?.agent.destroy();
+    const agent = new http.Agent({ keepAlive: true, keepAliveMsecs: 10_000, maxSockets: 256, maxFreeSockets: 32, scheduling: "lifo", timeout: 60_000 });
+    this.pools.set(id, { key, agent });
+    return agent;
+  }
+
+  /** Drops pooled sockets of a sandbox that slept or was destroyed (they would be dead). */
+  drop(id: string): void {
+    this.pools.get(id)?.agent.destroy();
+    this.pools.delete(id);
+  }
+
+  close(): void {
+    for (const p of this.pools.values()) p.agent.destroy();
+    this.pools.clear();
+  }
+}
+
+function requestHeaders(req: IncomingMessage, ep: SandboxEndpoint): http.OutgoingHttpHeaders {
+  const out: http.OutgoingHttpHeaders = {};
+  const raw = req.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    const k = raw[i]!.toLowerCase();
+    if (DROP_REQ.has(k)) continue;
+    const prev = out[k];
+    out[k] = prev === undefined ? raw[i + 1]! : Array.isArray(prev) ? [...prev, raw[i + 1]!] : [String(prev), raw[i + 1]!];
+  }
+  out.host = `${ep.host}:${ep.agentPort}`;
+  return out;
+}
+
+function responseHeaders(up: IncomingMessage): string[] {
+  const out: string[] = [];
+  const raw = up.rawHeaders;
+  for (let i = 0; i < raw.length; i += 2) {
+    if (!DROP_RES.has(raw[i]!.toLowerCase())) out.push(raw[i]!, raw[i + 1]!);
+  }
+  return out;
+}
+
+/** Pipes one request to the agent and its response back. Resolves when the exchange is over. */
+export function forwardToAgent(req: IncomingMessage, res: ServerResponse, ep: SandboxEndpoint, agent: http.Agent, path: string, onDone: () => void): void {
+  let done = false;
+  const finish = () => {
+    if (done) return;
+    done = true;
+    onDone();
+  };
+  const up = http.request({ host: ep.host, port: ep.agentPort, method: req.method, path, headers: requestHeaders(req, ep), agent });
+  up.on("response", (ures) => {
+    res.writeHead(ures.statusCode ?? 502, ures.statusMessage, responseHeaders(ures));
+    // Flush headers at once so streams (SSE) start immediately.
+    res.flushHeaders();
+    ures.pipe(res);
+    ures.on("error", () => res.destroy());
+    ures.on("end", finish);
+  });
+  up.on("error", (err) => {
+    finish();
+    if (res.headersSent || res.destroyed) {
+      res.destroy();
+      return;
+    }
+    replyError(res, new AtollError(ErrorCode.SANDBOX_UNAVAILABLE, `Cannot reach the sandbox agent: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { upstream: `${ep.host}:${ep.agentPort}` }));
+  });
+  // Caller went away before the response completed: abort the agent-side request too.
+  res.on("close", () => {
+    if (!res.writableFinished) up.destroy();
+    finish();
+  });
+  req.on("error", () => up.destroy());
+  req.pipe(up);
+}
+
+export interface ForwardDeps {
+  runtime: SandboxRuntime;
+  pools: AgentPools;
+}
+
+export function forwardRoutes(deps: ForwardDeps): ApiRoute[] {
+  const handler: ApiRoute["handler"] = async ({ req, res, params }) => {
+    const id = params.id!;
+    assertSandboxId(id);
+    const ep = await deps.runtime.endpoint(id);
+    const release = deps.runtime.hold(id);
+    // Keep the caller's exact path encoding and query: strip "/v1/sandboxes/<id>".
+    const path = req.url!.replace(/^\/v1\/sandboxes\/[^/?]+/, "");
+    forwardToAgent(req, res, ep, deps.pools.get(id, ep), path, release);
+  };
+  return [{ method: "*", path: "/v1/sandboxes/:id/api/*", handler }];
+}

@@ -1,0 +1,384 @@
+// The sandbox manager: registry (SQLite rows), get-or-create, wake on demand, sleep when idle,
+// pause/resume, snapshots, destroy, adoption after a restart. Every state change of one id runs
+// under a per-id lock; the hot path (endpoint of a running sandbox) takes no lock and no I/O.
+import { EventEmitter } from "node:events";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import path from "node:path";
+import {
+  AtollError,
+  ErrorCode,
+  assertSandboxId,
+  type CreateSandboxRequest,
+  type SandboxInfo,
+  type SandboxStatus,
+  type SnapshotInfo,
+  type UpdateSandboxRequest,
+} from "@atoll/protocol";
+import type { SandboxRuntime } from "../contracts.js";
+import type { Driver, SandboxEndpoint } from "../drivers/types.js";
+import type { ServerConfig } from "../config.js";
+import type { Logger } from "../log.js";
+import type { SandboxRow, Stores } from "../store/index.js";
+import type { TemplateRegistry } from "../templates/registry.js";
+import { KeyedLock } from "./lock.js";
+import { resolveLimits, validateEnv, validateKeepAlive, validateName, validateOptionalString, validateSleepAfter } from "./options.js";
+import { BASE_TEMPLATE, buildSpec } from "./spec.js";
+import { IdleTracker } from "./idle.js";
+
+/** In-memory view of a sandbox (the row is the durable copy). */
+interface Live {
+  status: SandboxStatus;
+  endpoint?: SandboxEndpoint;
+  sleepAfterMs: number;
+  keepAlive: boolean;
+}
+
+export interface ManagerStats {
+  wakes: number;
+  lastWakeMs?: number;
+  creates: number;
+  lastCreateMs?: number;
+  sleeps: number;
+}
+
+export interface ManagerEvents {
+  /** The sandbox's processes are gone (slept or destroyed): drop connections to its endpoint. */
+  stopped: [id: string];
+  destroyed: [id: string];
+}
+
+export class SandboxManager extends EventEmitter<ManagerEvents> implements SandboxRuntime {
+  private readonly lock = new KeyedLock();
+  private readonly live = new Map<string, Live>();
+  readonly idle: IdleTracker;
+  readonly stats: ManagerStats = { wakes: 0, creates: 0, sleeps: 0 };
+
+  constructor(
+    private readonly config: ServerConfig,
+    private readonly stores: Stores,
+    private readonly driver: Driver,
+    private readonly templates: TemplateRegistry,
+    private readonly log: Logger,
+  ) {
+    super();
+    this.idle = new IdleTracker(config.idleCheckMs, (id, at) => this.stores.sandboxes.setLastActive(id, new Date(at).toISOString()), (id) => this.sleepIfIdle(id));
+  }
+
+  /** Adopts every known sandbox (driver.inspect) and starts the idle sweeper. */
+  async init(): Promise<void> {
+    for (const row of this.stores.sandboxes.all()) {
+      try {
+        await this.adopt(row);
+      } catch (e) {
+        this.log.error(`Cannot adopt sandbox ${row.id}: ${(e as Error).message}`);
+        this.setStatus(row.id, "error");
+      }
+    }
+    this.idle.start();
+  }
+
+  private async adopt(row: SandboxRow): Promise<void> {
+    if (row.status === "creating" || row.status === "destroying") {
+      // Interrupted mid-create or mid-destroy: finish the job so nothing half-made remains.
+      await this.driver.destroy(row.id);
+      this.stores.sandboxes.delete(row.id);
+      this.log.info(`removed half-${row.status === "creating" ? "created" : "destroyed"} sandbox ${row.id}`);
+      return;
+    }
+    const ds = await this.driver.inspect(row.id);
+    const status: SandboxStatus = ds.state === "running" && ds.endpoint ? "running" : ds.state === "paused" ? "paused" : "sleeping";
+    this.live.set(row.id, { status, endpoint: status === "running" ? ds.endpoint : undefined, sleepAfterMs: row.sleepAfterMs, keepAlive: row.keepAlive });
+    if (status !== row.status) this.stores.sandboxes.setStatus(row.id, status);
+    if (status === "running") this.idle.track(row.id, row.sleepAfterMs, row.keepAlive);
+    this.log.info(`adopted sandbox ${row.id}: ${status}`);
+  }
+
+  // ---- SandboxRuntime --------------------------------------------------------------------
+
+  exists(id: string): boolean {
+    return this.live.has(id);
+  }
+
+  endpoint(id: string): Promise<SandboxEndpoint> {
+    const l = this.live.get(id);
+    if (l && l.status === "running" && l.endpoint && !this.lock.busy(id)) {
+      this.idle.touch(id);
+      return Promise.resolve(l.endpoint);
+    }
+    return this.lock.run(id, () => this.ensureRunning(id));
+  }
+
+  touch(id: string): void {
+    this.idle.touch(id);
+  }
+
+  hold(id: string): () => void {
+    return this.idle.hold(id);
+  }
+
+  // ---- REST operations -------------------------------------------------------------------
+
+  list(): SandboxInfo[] {
+    return this.stores.sandboxes.all().map((r) => this.toInfo(r));
+  }
+
+  get(id: string): SandboxInfo {
+    assertSandboxId(id);
+    return this.toInfo(this.row(id));
+  }
+
+  /** Get-or-create: validates, then under the id's lock creates (or wakes) the sandbox. */
+  async getOrCreate(id: string, req: CreateSandboxRequest): Promise<SandboxInfo> {
+    assertSandboxId(id);
+    const env = validateEnv(req.envVars);
+    const sleepAfterMs = validateSleepAfter(req.sleepAfter);
+    const keepAlive = validateKeepAlive(req.keepAlive);
+    const limits = resolveLimits(req.limits, this.config.defaultLimits, this.config.maxLimits);
+    const template = validateOptionalString(req.template, "template") ?? BASE_TEMPLATE;
+    const fromSnapshot = validateOptionalString(req.fromSnapshot, "fromSnapshot");
+    return this.lock.run(id, async () => {
+      const existing = this.stores.sandboxes.get(id);
+      if (existing) {
+        if (sleepAfterMs !== undefined || keepAlive !== undefined) this.applyOptions(existing, sleepAfterMs, keepAlive);
+        if (Object.keys(env).length) this.stores.sandboxes.setEnv(id, { ...existing.env, ...env });
+        if (existing.status !== "paused") await this.ensureRunning(id);
+        return { ...this.toInfo(this.row(id)), created: false };
+      }
+      // Throws TEMPLATE_NOT_FOUND before anything is made.
+      this.templates.resolve(template);
+      let snapshotDir: string | undefined;
+      if (fromSnapshot !== undefined) {
+        if (!this.stores.snapshots.get(fromSnapshot)) throw new AtollError(ErrorCode.SNAPSHOT_NOT_FOUND, `Cannot create sandbox ${id}: snapshot ${JSON.stringify(fromSnapshot)} does not exist`, { snapshot: fromSnapshot });
+        snapshotDir = this.snapshotDir(fromSnapshot);
+      }
+      const now = new Date().toISOString();
+      const row: SandboxRow = {
+        id,
+        status: "creating",
+        driver: this.driver.name,
+        template,
+        limits,
+        env,
+        sleepAfterMs: sleepAfterMs ?? this.config.defaultSleepAfterMs,
+        keepAlive: keepAlive ?? false,
+        fromSnapshot: fromSnapshot ?? null,
+        createdAt: now,
+        lastActiveAt: now,
+      };
+      this.stores.sandboxes.insert(row);
+      this.live.set(id, { status: "creating", sleepAfterMs: row.sleepAfterMs, keepAlive: row.keepAlive });
+      const t0 = performance.now();
+      try {
+        const ds = await this.driver.start(buildSpec(row, this.templates, snapshotDir));
+        if (!ds.endpoint) throw new Error("driver returned no endpoint");
+        this.markRunning(row, ds.endpoint);
+      } catch (e) {
+        this.live.delete(id);
+        await this.driver.destroy(id).catch((de) => this.log.error(`Cannot clean up sandbox ${id} after a failed start: ${(de as Error).message}`));
+        this.stores.sandboxes.delete(id);
+        throw startError(id, e);
+      }
+      this.stats.creates++;
+      this.stats.lastCreateMs = performance.now() - t0;
+      this.log.info(`created sandbox ${id} in ${this.stats.lastCreateMs.toFixed(1)} ms`);
+      return { ...this.toInfo(this.row(id)), created: true };
+    });
+  }
+
+  async update(id: string, req: UpdateSandboxRequest): Promise<SandboxInfo> {
+    assertSandboxId(id);
+    const sleepAfterMs = validateSleepAfter(req.sleepAfter);
+    const keepAlive = validateKeepAlive(req.keepAlive);
+    return this.lock.run(id, async () => {
+      this.applyOptions(this.row(id), sleepAfterMs, keepAlive);
+      this.idle.touch(id);
+      return this.toInfo(this.row(id));
+    });
+  }
+
+  async destroy(id: string): Promise<void> {
+    assertSandboxId(id);
+    await this.lock.run(id, async () => {
+      this.row(id);
+      this.setStatus(id, "destroying");
+      this.idle.untrack(id);
+      this.emit("stopped", id);
+      await this.driver.destroy(id);
+      this.stores.sandboxes.delete(id);
+      this.live.delete(id);
+      this.emit("destroyed", id);
+      this.log.info(`destroyed sandbox ${id}`);
+    });
+  }
+
+  async pause(id: string): Promise<SandboxInfo> {
+    assertSandboxId(id);
+    return this.lock.run(id, async () => {
+      if (this.row(id).status !== "paused") {
+        await this.ensureRunning(id);
+        await this.driver.pause(id);
+        this.setStatus(id, "paused");
+        this.idle.untrack(id);
+      }
+      return this.toInfo(this.row(id));
+    });
+  }
+
+  async resume(id: string): Promise<SandboxInfo> {
+    assertSandboxId(id);
+    return this.lock.run(id, async () => {
+      const row = this.row(id);
+      if (row.status === "paused") {
+        await this.driver.resume(id);
+        this.setStatus(id, "running");
+        this.idle.track(id, row.sleepAfterMs, row.keepAlive);
+      } else {
+        await this.ensureRunning(id);
+      }
+      return this.toInfo(this.row(id));
+    });
+  }
+
+  /** Puts a sandbox to sleep now (driver.stop: processes and memory gone, files kept). */
+  async sleep(id: string): Promise<SandboxInfo> {
+    assertSandboxId(id);
+    return this.lock.run(id, async () => {
+      const row = this.row(id);
+      if (row.status === "running" || row.status === "paused") await this.stopLocked(id, "requested");
+      return this.toInfo(this.row(id));
+    });
+  }
+
+  async snapshot(id: string, name?: unknown): Promise<SnapshotInfo> {
+    assertSandboxId(id);
+    const snapName = name === undefined || name === null ? `${id}-${Date.now().toString(36)}` : validateName(name, "snapshot");
+    return this.lock.run(id, async () => {
+      this.row(id);
+      const dir = this.snapshotDir(snapName);
+      if (this.stores.snapshots.get(snapName) || existsSync(dir)) throw new AtollError(ErrorCode.SNAPSHOT_EXISTS, `Cannot create snapshot ${snapName}: it already exists`, { name: snapName });
+      mkdirSync(path.dirname(dir), { recursive: true });
+      try {
+        const { sizeBytes } = await this.driver.snapshot(id, dir);
+        const info: SnapshotInfo = { name: snapName, sandboxId: id, createdAt: new Date().toISOString(), sizeBytes };
+        this.stores.snapshots.insert(info);
+        return info;
+      } catch (e) {
+        rmSync(dir, { recursive: true, force: true });
+        throw e;
+      }
+    });
+  }
+
+  deleteSnapshot(name: string): void {
+    validateName(name, "snapshot");
+    if (!this.stores.snapshots.get(name)) throw new AtollError(ErrorCode.SNAPSHOT_NOT_FOUND, `Cannot delete snapshot ${name}: it does not exist`, { name });
+    rmSync(this.snapshotDir(name), { recursive: true, force: true });
+    this.stores.snapshots.delete(name);
+  }
+
+  snapshotDir(name: string): string {
+    return path.join(this.config.dataDir, "snapshots", name);
+  }
+
+  /** Stops the sweeper and persists activity; sandboxes keep running. */
+  async close(): Promise<void> {
+    this.idle.stop();
+  }
+
+  // ---- internals (callers hold the id's lock) ------------------------------------------------
+
+  private async ensureRunning(id: string): Promise<SandboxEndpoint> {
+    const row = this.row(id);
+    const l = this.live.get(id);
+    if (row.status === "paused") throw new AtollError(ErrorCode.SANDBOX_PAUSED, `Cannot reach sandbox ${id}: it is paused; POST /v1/sandboxes/${id}/resume first`, { id });
+    if (row.status === "running" && l?.endpoint) {
+      this.idle.touch(id);
+      return l.endpoint;
+    }
+    const t0 = performance.now();
+    try {
+      const ds = await this.driver.start(buildSpec(row, this.templates));
+      if (!ds.endpoint) throw new Error("driver returned no endpoint");
+      this.markRunning(row, ds.endpoint);
+      this.stats.wakes++;
+      this.stats.lastWakeMs = performance.now() - t0;
+      this.log.info(`woke sandbox ${id} in ${this.stats.lastWakeMs.toFixed(1)} ms`);
+      return ds.endpoint;
+    } catch (e) {
+      this.setStatus(id, "error");
+      throw startError(id, e);
+    }
+  }
+
+  private markRunning(row: SandboxRow, endpoint: SandboxEndpoint): void {
+    this.live.set(row.id, { status: "running", endpoint, sleepAfterMs: row.sleepAfterMs, keepAlive: row.keepAlive });
+    this.stores.sandboxes.setStatus(row.id, "running");
+    this.idle.track(row.id, row.sleepAfterMs, row.keepAlive);
+  }
+
+  private async sleepIfIdle(id: string): Promise<void> {
+    await this.lock
+      .run(id, async () => {
+        const row = this.stores.sandboxes.get(id);
+        if (!row || row.status !== "running" || !this.idle.isIdle(id)) return;
+        await this.stopLocked(id, "idle");
+      })
+      .catch((e) => this.log.error(`Cannot put sandbox ${id} to sleep: ${(e as Error).message}`));
+  }
+
+  private async stopLocked(id: string, why: string): Promise<void> {
+    this.idle.untrack(id);
+    this.emit("stopped", id);
+    await this.driver.stop(id);
+    this.setStatus(id, "sleeping");
+    this.stats.sleeps++;
+    this.log.info(`sandbox ${id} sleeping (${why})`);
+  }
+
+  private applyOptions(row: SandboxRow, sleepAfterMs: number | undefined, keepAlive: boolean | undefined): void {
+    const s = sleepAfterMs ?? row.sleepAfterMs;
+    const k = keepAlive ?? row.keepAlive;
+    this.stores.sandboxes.setOptions(row.id, s, k);
+    const l = this.live.get(row.id);
+    if (l) {
+      l.sleepAfterMs = s;
+      l.keepAlive = k;
+    }
+    this.idle.configure(row.id, s, k);
+  }
+
+  private setStatus(id: string, status: SandboxStatus): void {
+    this.stores.sandboxes.setStatus(id, status);
+    const l = this.live.get(id);
+    if (l) {
+      l.status = status;
+      if (status !== "running") l.endpoint = undefined;
+    }
+  }
+
+  private row(id: string): SandboxRow {
+    const r = this.stores.sandboxes.get(id);
+    if (!r || r.status === "destroying") throw new AtollError(ErrorCode.SANDBOX_NOT_FOUND, `Cannot find sandbox ${id}: it does not exist (PUT /v1/sandboxes/${id} creates it)`, { id });
+    return r;
+  }
+
+  private toInfo(r: SandboxRow): SandboxInfo {
+    const last = this.idle.lastActive(r.id);
+    return {
+      id: r.id,
+      status: r.status,
+      driver: r.driver,
+      template: r.template,
+      createdAt: r.createdAt,
+      lastActiveAt: last ? new Date(last).toISOString() : r.lastActiveAt,
+      sleepAfterMs: r.sleepAfterMs,
+      keepAlive: r.keepAlive,
+      limits: r.limits,
+    };
+  }
+}
+
+function startError(id: string, e: unknown): AtollError {
+  if (e instanceof AtollError) return e;
+  return new AtollError(ErrorCode.SANDBOX_START_FAILED, `Cannot start sandbox ${id}: ${(e as Error)?.message ?? String(e)}`, { id });
+}

@@ -1,0 +1,17 @@
+// The control plane's SQLite database (<dataDir>/atoll.db, WAL). One handle shared by every
+// module; each module creates its own tables with CREATE TABLE IF NOT EXISTS.
+import Database from "better-sqlite3";
+import { mkdirSync } from "node:fs";
+import path from "node:path";
+
+export type Db = Database.Database;
+
+export function openDb(dataDir: string): Db {
+  mkdirSync(dataDir, { recursive: true });
+  const db = new Database(path.join(dataDir, "atoll.db"));
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = NORMAL");
+  db.pragma("busy_timeout = 5000");
+  db.pragma("foreign_keys = ON");
+  return db;
+}
