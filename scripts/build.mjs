@@ -14,3 +14,24 @@ await build({
   logLevel: "warning",
 });
 console.log("built packages/agent/dist/agent.mjs");
+
+// Code interpreter runtime, next to agent.mjs: the JS/TS executor bundle, the Python executor,
+// and esbuild's native binary (the JS executor runs it to transpile TypeScript cells).
+{
+  const { cpSync, readdirSync, copyFileSync, chmodSync } = await import("node:fs");
+  const { createRequire } = await import("node:module");
+  await build({
+    entryPoints: ["packages/agent/src/interpreter/js-runner/main.ts"],
+    outfile: "packages/agent/dist/js_runner.mjs",
+    bundle: true,
+    platform: "node",
+    target: "node18",
+    format: "esm",
+    logLevel: "warning",
+  });
+  for (const f of readdirSync("packages/agent/runtime")) cpSync(`packages/agent/runtime/${f}`, `packages/agent/dist/${f}`);
+  const esbuildBin = createRequire(import.meta.url).resolve("@esbuild/linux-x64/bin/esbuild");
+  copyFileSync(esbuildBin, "packages/agent/dist/esbuild");
+  chmodSync("packages/agent/dist/esbuild", 0o755);
+  console.log("built packages/agent/dist/{js_runner.mjs,python_runner.py,esbuild}");
+}
