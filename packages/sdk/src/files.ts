@@ -1,0 +1,107 @@
+// Files: the Cloudflare-compatible JSON routes (/api/write, read, read/stream, mkdir, delete,
+// rename, move, list-files, exists) and Atoll's raw byte and tar routes (/api/files/raw, /api/archive).
+import {
+  ErrorCode,
+  type ArchiveExtractResult,
+  type DeleteFileResult,
+  type FileExistsResult,
+  type FileInfo,
+  type ListFilesOptions,
+  type ListFilesResult,
+  type MkdirResult,
+  type MoveFileResult,
+  type RawUploadResult,
+  type ReadFileResult,
+  type RenameFileResult,
+  type WriteFileResult,
+} from "@atoll/protocol";
+import { withSession, type Ctx } from "./core.js";
+import { sdkError } from "./errors.js";
+import { bytesToBase64 } from "./file-stream.js";
+
+export type { ArchiveExtractResult, DeleteFileResult, FileExistsResult, FileInfo, ListFilesOptions, ListFilesResult, MkdirResult, MoveFileResult, RawUploadResult, ReadFileResult, RenameFileResult, WriteFileResult };
+
+/** Bodies accepted by uploadFile / uploadDirectory. */
+export type UploadBody = ReadableStream<Uint8Array> | Uint8Array | ArrayBuffer | Blob | string;
+
+function post<T>(ctx: Ctx, route: string, body: object, what: string): Promise<T> {
+  return ctx.core.apiJson<T>(route, { method: "POST", body: withSession(ctx, body), what });
+}
+
+/**
+ * Writes a file. `content` is text (utf-8, or base64 when encoding is "base64");
+ * Atoll also accepts bytes (sent as base64).
+ */
+export function writeFile(ctx: Ctx, path: string, content: string | Uint8Array, options: { encoding?: string } = {}): Promise<WriteFileResult> {
+  if (content instanceof Uint8Array) return post(ctx, "/write", { path, content: bytesToBase64(content), encoding: "base64" }, `write ${path}`);
+  return post(ctx, "/write", { path, content, ...(options.encoding && { encoding: options.encoding }) }, `write ${path}`);
+}
+
+/** Reads a file: text comes back as utf-8, binary files as base64 (see result.encoding). */
+export function readFile(ctx: Ctx, path: string, options: { encoding?: string } = {}): Promise<ReadFileResult> {
+  return post(ctx, "/read", { path, ...(options.encoding && { encoding: options.encoding }) }, `read ${path}`);
+}
+
+/** SSE stream of the file (metadata, chunks, complete); consume with streamFile() or collectFile(). */
+export async function readFileStream(ctx: Ctx, path: string, options: { signal?: AbortSignal } = {}): Promise<ReadableStream<Uint8Array>> {
+  const res = await ctx.core.api("/read/stream", { method: "POST", body: withSession(ctx, { path }), signal: options.signal, headers: { accept: "text/event-stream" }, what: `stream ${path}` });
+  if (!res.body) throw sdkError(ErrorCode.FILESYSTEM_ERROR, `Cannot stream ${path}: the response has no body`, { path });
+  return res.body;
+}
+
+export function mkdir(ctx: Ctx, path: string, options: { recursive?: boolean } = {}): Promise<MkdirResult> {
+  return post(ctx, "/mkdir", { path, recursive: options.recursive ?? false }, `create directory ${path}`);
+}
+
+export function deleteFile(ctx: Ctx, path: string): Promise<DeleteFileResult> {
+  return post(ctx, "/delete", { path }, `delete ${path}`);
+}
+
+export function renameFile(ctx: Ctx, oldPath: string, newPath: string): Promise<RenameFileResult> {
+  return post(ctx, "/rename", { oldPath, newPath }, `rename ${oldPath}`);
+}
+
+export function moveFile(ctx: Ctx, sourcePath: string, destinationPath: string): Promise<MoveFileResult> {
+  return post(ctx, "/move", { sourcePath, destinationPath }, `move ${sourcePath}`);
+}
+
+export function listFiles(ctx: Ctx, path: string, options: ListFilesOptions = {}): Promise<ListFilesResult> {
+  return post(ctx, "/list-files", { path, options }, `list ${path}`);
+}
+
+export function exists(ctx: Ctx, path: string): Promise<FileExistsResult> {
+  return post(ctx, "/exists", { path }, `check ${path}`);
+}
+
+function q(ctx: Ctx, path: string): string {
+  return `?path=${encodeURIComponent(path)}${ctx.sessionId ? `&sessionId=${encodeURIComponent(ctx.sessionId)}` : ""}`;
+}
+
+/** Atoll: writes raw bytes to `path` (streamed; no base64, no size cap beyond the disk quota). */
+export function uploadFile(ctx: Ctx, path: string, body: UploadBody, options: { signal?: AbortSignal } = {}): Promise<RawUploadResult> {
+  return ctx.core.apiJson(`/files/raw${q(ctx, path)}`, { method: "PUT", body, signal: options.signal, headers: { "content-type": "application/octet-stream" }, what: `upload ${path}` });
+}
+
+/** Atoll: the raw bytes of `path` as a stream. */
+export async function downloadFile(ctx: Ctx, path: string, options: { signal?: AbortSignal } = {}): Promise<ReadableStream<Uint8Array>> {
+  const res = await ctx.core.api(`/files/raw${q(ctx, path)}`, { signal: options.signal, what: `download ${path}` });
+  return res.body ?? new ReadableStream({ start: (c) => c.close() });
+}
+
+/** Atoll: extracts a tar stream into directory `path` (created when missing). */
+export function uploadDirectory(ctx: Ctx, path: string, tar: UploadBody, options: { signal?: AbortSignal } = {}): Promise<ArchiveExtractResult> {
+  return ctx.core.apiJson(`/archive${q(ctx, path)}`, { method: "PUT", body: tar, signal: options.signal, headers: { "content-type": "application/x-tar" }, what: `upload directory ${path}` });
+}
+
+/** Atoll: directory `path` as a tar stream (entries relative to it). */
+export async function downloadDirectory(ctx: Ctx, path: string, options: { signal?: AbortSignal } = {}): Promise<ReadableStream<Uint8Array>> {
+  const res = await ctx.core.api(`/archive${q(ctx, path)}`, { signal: options.signal, what: `download directory ${path}` });
+  return res.body ?? new ReadableStream({ start: (c) => c.close() });
+}
+
+/** Clones a repository (default target: /workspace/<repo name>). */
+export function gitCheckout(ctx: Ctx, repoUrl: string, options: { branch?: string; targetDir?: string; depth?: number } = {}) {
+  const name = repoUrl.replace(/\/+$/, "").split(/[/:]/).pop()?.replace(/\.git$/, "") || "repo";
+  const body = { repoUrl, targetDir: options.targetDir ?? `/workspace/${name}`, ...(options.branch && { branch: options.branch }), ...(options.depth !== undefined && { depth: options.depth }) };
+  return post<import("@atoll/protocol").GitCheckoutResult>(ctx, "/git/checkout", body, `check out ${repoUrl}`);
+}
