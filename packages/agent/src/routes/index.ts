@@ -5,7 +5,8 @@ import { fileRoutes } from "./files.js";
 import { archiveRoutes } from "./archive.js";
 import { watchRoutes } from "./watch.js";
 import { gitRoutes } from "./git.js";
+import { interpreterRoutes } from "./interpreter.js";
 
 export function allRoutes(): Route[] {
-  return [...versionRoutes(), ...fileRoutes(), ...archiveRoutes(), ...watchRoutes(), ...gitRoutes()];
+  return [...versionRoutes(), ...fileRoutes(), ...archiveRoutes(), ...watchRoutes(), ...gitRoutes(), ...interpreterRoutes()];
 }
