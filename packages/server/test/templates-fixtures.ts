@@ -38,7 +38,11 @@ export async function tarOf(entries: Entry[]): Promise<Buffer> {
       devmajor: type === "character-device" ? 1 : undefined,
       devminor: type === "character-device" ? 3 : undefined,
     };
-    await new Promise<void>((res, rej) => pack.entry(header, type === "file" ? (e.body ?? "") : undefined, (err) => (err ? rej(err) : res())));
+    await new Promise<void>((res, rej) => {
+      const cb = (err?: unknown) => (err ? rej(err) : res());
+      if (type === "file") pack.entry(header, e.body ?? "", cb);
+      else pack.entry(header, cb);
+    });
   }
   pack.finalize();
   await done;
@@ -82,8 +86,12 @@ async function tarOfBuffers(entries: Entry[]): Promise<Buffer> {
     for await (const c of pack as AsyncIterable<Buffer>) chunks.push(c);
   })();
   for (const e of entries) {
-    const body = e.type === "directory" ? undefined : (e.data ?? Buffer.from(e.body ?? ""));
-    await new Promise<void>((res, rej) => pack.entry({ name: e.name, type: e.type ?? "file", mode: 0o644 }, body, (err) => (err ? rej(err) : res())));
+    const header = { name: e.name, type: e.type ?? "file", mode: 0o644 } as const;
+    await new Promise<void>((res, rej) => {
+      const cb = (err?: unknown) => (err ? rej(err) : res());
+      if (e.type === "directory") pack.entry(header, cb);
+      else pack.entry(header, e.data ?? Buffer.from(e.body ?? ""), cb);
+    });
   }
   pack.finalize();
   await done;

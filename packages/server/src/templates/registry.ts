@@ -90,7 +90,7 @@ export class TemplateRegistry {
       if (req.source.type === "rootfs") {
         rootfs = src;
       } else {
-        await mkdir(this.dir, { recursive: true, mode: 0o700 });
+        await mkdir(this.dir, { recursive: true, mode: 0o755 });
         // unique directory per import, so path-keyed caches (the driver's uid shift) never go stale
         const final = path.join(this.dir, `${req.name}.${randomBytes(4).toString("hex")}`);
         staging = `${final}.partial`;
@@ -106,14 +106,16 @@ export class TemplateRegistry {
         defaults = res;
       }
       await assertHasShell(rootfs);
+      const workdir = req.workdir ?? defaults.workdir;
+      // "" disables the image's own Entrypoint/Cmd
+      const startup = req.startup !== undefined ? req.startup || undefined : defaults.startup;
       const info: TemplateInfo = {
         name: req.name,
         source: { type: req.source.type, path: src },
         env: { ...defaults.env, ...req.env },
-        workdir: req.workdir ?? defaults.workdir,
+        ...(workdir ? { workdir } : {}),
         ports: req.ports ?? defaults.ports,
-        // "" disables the image's own Entrypoint/Cmd
-        startup: req.startup !== undefined ? req.startup || undefined : defaults.startup,
+        ...(startup ? { startup } : {}),
         createdAt: new Date().toISOString(),
       };
       this.db
@@ -217,9 +219,9 @@ function toInfo(r: Row): TemplateInfo {
     name: r.name,
     source: { type: r.source_type, path: r.source_path },
     env: JSON.parse(r.env) as Record<string, string>,
-    workdir: r.workdir ?? undefined,
+    ...(r.workdir ? { workdir: r.workdir } : {}),
     ports: JSON.parse(r.ports) as number[],
-    startup: r.startup ?? undefined,
+    ...(r.startup ? { startup: r.startup } : {}),
     createdAt: r.created_at,
   };
 }
