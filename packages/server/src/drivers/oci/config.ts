@@ -1,0 +1,87 @@
+// OciDriverConfig: a plain object; the control plane maps env vars onto it.
+import { createHash } from "node:crypto";
+import { realpathSync, mkdirSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { SandboxLimits } from "@atoll/protocol";
+
+export interface OciDriverConfig {
+  /** Atoll data dir (ATOLL_DATA_DIR). Sandboxes live in <dataDir>/sandboxes/. */
+  dataDir: string;
+  /** Base template rootfs. Default <dataDir>/images/base/current/rootfs. */
+  baseImage?: string;
+  /** OCI runtime: "crun" (default) or "runc"; runtimePath overrides the binary. */
+  runtime?: "crun" | "runc";
+  runtimePath?: string;
+  /** Host bridge (default atoll0) and its IPv4 subnet (default 10.203.0.0/16, host = first address). */
+  bridge?: string;
+  subnet?: string;
+  /** Pre-started sandboxes of the base template with default limits (default 2; 0 disables). */
+  poolSize?: number;
+  /** Agent bundle dir (agent.mjs + entry.sh), bind-mounted read-only at /opt/atoll/agent. */
+  agentDir?: string;
+  /** Default limits for sandboxes whose spec leaves them out. */
+  defaults?: Partial<SandboxLimits>;
+  /** Host uid/gid that root inside maps to, and the range size (default 100000 + 65536). */
+  uidBase?: number;
+  uidCount?: number;
+  /** How long start() waits for the agent (default 15 s). */
+  startTimeoutMs?: number;
+  /** Drop sandbox traffic to private/link-local ranges (LAN, cloud metadata), except DNS. Default true. */
+  blockPrivateEgress?: boolean;
+  /** Directory for host-global runtime state shared by every driver on the host (default /run/atoll). */
+  runDir?: string;
+}
+
+export const DEFAULT_LIMITS: SandboxLimits = { cpu: 1, memoryMiB: 1024, pids: 512, diskMiB: 2048 };
+
+export interface ResolvedConfig {
+  dataDir: string;
+  baseImage: string;
+  runtime: "crun" | "runc";
+  runtimePath: string;
+  bridge: string;
+  subnet: string;
+  poolSize: number;
+  agentDir: string;
+  defaults: SandboxLimits;
+  uidBase: number;
+  uidCount: number;
+  startTimeoutMs: number;
+  blockPrivateEgress: boolean;
+  runDir: string;
+  /** Short hash of the data dir: makes container/netns/cgroup names unique per host. */
+  tag: string;
+  sandboxesDir: string;
+  /** Runtime state root (crun --root) for this data dir. */
+  runtimeRoot: string;
+}
+
+const REPO_AGENT_DIST = fileURLToPath(new URL("../../../../agent/dist", import.meta.url));
+
+export function resolveConfig(c: OciDriverConfig): ResolvedConfig {
+  mkdirSync(c.dataDir, { recursive: true });
+  const dataDir = realpathSync(c.dataDir);
+  const tag = createHash("sha256").update(dataDir).digest("hex").slice(0, 6);
+  const runtime = c.runtime ?? "crun";
+  const runDir = c.runDir ?? "/run/atoll";
+  return {
+    dataDir,
+    baseImage: c.baseImage ?? path.join(dataDir, "images/base/current/rootfs"),
+    runtime,
+    runtimePath: c.runtimePath ?? runtime,
+    bridge: c.bridge ?? "atoll0",
+    subnet: c.subnet ?? "10.203.0.0/16",
+    poolSize: c.poolSize ?? 2,
+    agentDir: c.agentDir ?? REPO_AGENT_DIST,
+    defaults: { ...DEFAULT_LIMITS, ...(c.defaults ?? {}) },
+    uidBase: c.uidBase ?? 100000,
+    uidCount: c.uidCount ?? 65536,
+    startTimeoutMs: c.startTimeoutMs ?? 15_000,
+    blockPrivateEgress: c.blockPrivateEgress ?? true,
+    runDir,
+    tag,
+    sandboxesDir: path.join(dataDir, "sandboxes"),
+    runtimeRoot: path.join(runDir, `rt-${tag}-${runtime}`),
+  };
+}

@@ -1,0 +1,248 @@
+// The oci driver: sandboxes as crun/runc containers driven directly from Node (no daemon).
+import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, unlinkSync, lstatSync } from "node:fs";
+import path from "node:path";
+import { AtollError, ErrorCode } from "@atoll/protocol";
+import type { Driver, DriverSandbox, SandboxSpec } from "../types.js";
+import { resolveConfig, type OciDriverConfig, type ResolvedConfig } from "./config.js";
+import { run } from "./exec.js";
+import { ensureHost } from "./host.js";
+import { Ipam, parseSubnet } from "./ipam.js";
+import { KeyedLock } from "./lock.js";
+import { netnsPath } from "./netns.js";
+import { WarmPool } from "./pool.js";
+import { Layout, type SandboxRecord } from "./records.js";
+import { mountDisk, shiftedBase, treeSize, unmount } from "./rootfs.js";
+import { OciRuntime } from "./runtime.js";
+import { AGENT_PORT, bringUp, tearDown, wipe, type Ctx } from "./sandbox.js";
+
+export class OciDriver implements Driver {
+  readonly name = "oci";
+  readonly cfg: ResolvedConfig;
+  readonly layout: Layout;
+  readonly runtime: OciRuntime;
+  private readonly ctx: Ctx;
+  private readonly lock = new KeyedLock();
+  readonly pool: WarmPool;
+  private inited?: Promise<void>;
+
+  constructor(config: OciDriverConfig) {
+    this.cfg = resolveConfig(config);
+    this.layout = new Layout(this.cfg);
+    this.runtime = new OciRuntime(this.cfg.runtimePath, this.cfg.runtimeRoot);
+    this.ctx = { cfg: this.cfg, layout: this.layout, runtime: this.runtime, ipam: new Ipam(this.cfg.runDir, this.cfg.bridge, parseSubnet(this.cfg.subnet)) };
+    this.pool = new WarmPool(this.ctx, this.lock, this.cfg.poolSize);
+  }
+
+  init(): Promise<void> {
+    this.inited ??= this.doInit();
+    return this.inited;
+  }
+
+  private async doInit(): Promise<void> {
+    const { cfg } = this;
+    if (process.getuid?.() !== 0) throw new AtollError(ErrorCode.SANDBOX_UNAVAILABLE, "Cannot start the oci driver: it must run as root");
+    for (const f of ["agent.mjs", "entry.sh"]) {
+      if (!existsSync(path.join(cfg.agentDir, f))) {
+        throw new AtollError(ErrorCode.SANDBOX_UNAVAILABLE, `Cannot start the oci driver: ${path.join(cfg.agentDir, f)} is missing (run node scripts/build.mjs)`);
+      }
+    }
+    mkdirSync(cfg.sandboxesDir, { recursive: true });
+    ensureTraversable(cfg.sandboxesDir);
+    await ensureHost(cfg);
+    // Addresses this data dir holds for sandboxes whose netns is gone (crash) go back to the pool.
+    for (const { ip, owner } of this.ctx.ipam.heldBy(`${cfg.tag}/`)) {
+      const name = owner.slice(cfg.tag.length + 1);
+      if (!existsSync(netnsPath(this.layout.netns(name)))) this.ctx.ipam.release(ip, owner);
+    }
+    await this.pool.reapStale();
+    if (cfg.poolSize > 0 && existsSync(cfg.baseImage)) {
+      await shiftedBase(cfg.baseImage, cfg.uidBase, cfg.uidCount);
+      this.pool.refill();
+    }
+  }
+
+  private record(spec: SandboxSpec, name: string): SandboxRecord {
+    return {
+      name,
+      id: spec.id,
+      template: spec.template,
+      rootfs: spec.rootfs || this.cfg.baseImage,
+      limits: { ...this.cfg.defaults, ...(spec.limits ?? {}) },
+      env: spec.env ?? {},
+      startup: spec.startup,
+      workdir: spec.workdir,
+      egress: spec.egress !== false,
+      fromSnapshotDir: spec.fromSnapshotDir,
+      createdAt: new Date().toISOString(),
+    };
+  }
+
+  private running(rec: SandboxRecord, pid?: number, state: "running" | "paused" = "running"): DriverSandbox {
+    return { id: rec.id ?? rec.name, state, endpoint: { host: rec.ip!, agentPort: AGENT_PORT }, pid };
+  }
+
+  async start(spec: SandboxSpec): Promise<DriverSandbox> {
+    await this.init();
+    let name = this.layout.resolve(spec.id);
+    if (!name && this.pool.matches(spec)) {
+      try {
+        const rec = this.pool.claim(spec.id);
+        if (rec) return this.running(rec);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+        name = this.layout.resolve(spec.id);
+      }
+    }
+    const key = name ?? spec.id;
+    return this.lock.run(key, async () => {
+      let rec = this.layout.read(key);
+      if (!rec) {
+        mkdirSync(this.layout.dir(key), { recursive: true });
+        rec = this.record(spec, key);
+        this.layout.write(rec);
+      }
+      const st = await this.runtime.state(this.layout.container(key));
+      if (st && rec.ip && (st.status === "running" || st.status === "paused")) {
+        if (st.status === "paused") await this.runtime.resume(this.layout.container(key));
+        return this.running(rec, st.pid);
+      }
+      await tearDown(this.ctx, rec); // whatever is left of a dead instance
+      await bringUp(this.ctx, rec);
+      const now = await this.runtime.state(this.layout.container(key));
+      return this.running(rec, now?.pid);
+    });
+  }
+
+  async stop(id: string): Promise<void> {
+    const name = this.layout.resolve(id);
+    if (!name) return;
+    await this.lock.run(name, async () => {
+      const rec = this.layout.read(name);
+      if (rec) await tearDown(this.ctx, rec);
+    });
+  }
+
+  private async mustBeUp(id: string, verb: string): Promise<{ name: string; rec: SandboxRecord; status: string }> {
+    const name = this.layout.resolve(id);
+    const rec = name ? this.layout.read(name) : undefined;
+    if (!name || !rec) throw new AtollError(ErrorCode.SANDBOX_NOT_FOUND, `Cannot ${verb} sandbox ${id}: it does not exist`, { id });
+    const st = await this.runtime.state(this.layout.container(name));
+    if (!st || (st.status !== "running" && st.status !== "paused")) {
+      throw new AtollError(ErrorCode.SANDBOX_UNAVAILABLE, `Cannot ${verb} sandbox ${id}: it is not running`, { id });
+    }
+    return { name, rec, status: st.status };
+  }
+
+  async pause(id: string): Promise<void> {
+    const { name, status } = await this.mustBeUp(id, "pause");
+    if (status === "paused") return;
+    await this.lock.run(name, () => this.runtime.pause(this.layout.container(name)));
+  }
+
+  async resume(id: string): Promise<void> {
+    const { name, status } = await this.mustBeUp(id, "resume");
+    if (status === "running") return;
+    await this.lock.run(name, () => this.runtime.resume(this.layout.container(name)));
+  }
+
+  async destroy(id: string): Promise<void> {
+    const name = this.layout.resolve(id);
+    const alias = this.layout.dir(id);
+    if (name) {
+      await this.lock.run(name, async () => {
+        const rec = this.layout.read(name) ?? ({ name, id, egress: true } as SandboxRecord);
+        await wipe(this.ctx, rec);
+      });
+    }
+    try { if (lstatSync(alias).isSymbolicLink()) unlinkSync(alias); } catch { /* gone */ }
+  }
+
+  async inspect(id: string): Promise<DriverSandbox> {
+    const name = this.layout.resolve(id);
+    const rec = name ? this.layout.read(name) : undefined;
+    if (!name || !rec) return { id, state: "missing" };
+    const st = await this.runtime.state(this.layout.container(name));
+    if (st && rec.ip && (st.status === "running" || st.status === "paused")) {
+      return { ...this.running(rec, st.pid, st.status), id };
+    }
+    return { id, state: "stopped" };
+  }
+
+  async list(): Promise<string[]> {
+    if (!existsSync(this.cfg.sandboxesDir)) return [];
+    return readdirSync(this.cfg.sandboxesDir).filter((n) => !n.startsWith("_") && !n.startsWith(".") && this.layout.resolve(n));
+  }
+
+  async snapshot(id: string, destDir: string): Promise<{ sizeBytes: number }> {
+    const name = this.layout.resolve(id);
+    if (!name || !this.layout.read(name)) throw new AtollError(ErrorCode.SANDBOX_NOT_FOUND, `Cannot snapshot sandbox ${id}: it does not exist`, { id });
+    return this.lock.run(name, async () => {
+      const container = this.layout.container(name);
+      const st = await this.runtime.state(container);
+      const live = st?.status === "running" || st?.status === "paused";
+      const upper = path.join(this.layout.diskMnt(name), "upper");
+      mkdirSync(destDir, { recursive: true });
+      if (live) {
+        // Freeze so the copy is consistent; keep a paused sandbox paused.
+        if (st!.status === "running") await this.runtime.pause(container);
+        try {
+          await run("cp", ["-a", `${upper}/.`, `${destDir}/`], { timeoutMs: 600_000 });
+        } finally {
+          if (st!.status === "running") await this.runtime.resume(container);
+        }
+      } else {
+        const rec = this.layout.read(name)!;
+        if (!existsSync(this.layout.disk(name))) return { sizeBytes: 0 };
+        await mountDisk(this.layout.disk(name), this.layout.diskMnt(name), this.cfg.uidBase);
+        try {
+          await run("cp", ["-a", `${upper}/.`, `${destDir}/`], { timeoutMs: 600_000 });
+        } finally {
+          await unmount(this.layout.diskMnt(name));
+        }
+        void rec;
+      }
+      return { sizeBytes: await treeSize(destDir) };
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
+  }
+
+  /** Test/diagnostic helper: runs a command inside a running sandbox via the runtime. */
+  async execInside(id: string, args: string[], timeoutMs = 30_000) {
+    const name = this.layout.resolve(id);
+    if (!name) throw new AtollError(ErrorCode.SANDBOX_NOT_FOUND, `Cannot exec in sandbox ${id}: it does not exist`, { id });
+    return this.runtime.exec(this.layout.container(name), args, true, timeoutMs);
+  }
+
+  /** Host-side names of a sandbox's resources (tests check that destroy leaves none behind). */
+  resources(id: string) {
+    const name = this.layout.resolve(id) ?? id;
+    const rec = this.layout.read(name);
+    return {
+      name,
+      dir: this.layout.dir(name),
+      container: this.layout.container(name),
+      netns: this.layout.netns(name),
+      veth: rec?.ip ? this.layout.veth(rec.ip) : undefined,
+      cgroup: this.layout.cgroupsPath(name),
+      rootfs: this.layout.rootfs(name),
+      diskMnt: this.layout.diskMnt(name),
+      disk: this.layout.disk(name),
+      ip: rec?.ip,
+    };
+  }
+}
+
+/**
+ * The runtime mounts each sandbox's rootfs from inside the user namespace (as the shifted root),
+ * so every directory above it needs search permission for others (e.g. a mkdtemp 0700 data dir).
+ */
+function ensureTraversable(dir: string) {
+  for (let d = dir; ; d = path.dirname(d)) {
+    const mode = statSync(d).mode;
+    if (!(mode & 0o001)) chmodSync(d, (mode & 0o7777) | 0o001);
+    if (d === path.dirname(d)) break;
+  }
+}

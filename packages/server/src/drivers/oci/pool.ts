@@ -1,0 +1,133 @@
+// Warm pool for time-to-interactive: N running sandboxes of the base template with default limits,
+// under internal names "_pool-xxxx". A start() of a new id whose spec matches claims one (a symlink
+// sandboxes/<id> -> _pool-xxxx plus the id in its state file) and the pool refills in the background.
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, readdirSync, realpathSync, symlinkSync } from "node:fs";
+import type { SandboxSpec } from "../types.js";
+import type { KeyedLock } from "./lock.js";
+import type { SandboxRecord } from "./records.js";
+import { bringUp, wipe, type Ctx } from "./sandbox.js";
+
+export class WarmPool {
+  private ready: string[] = [];
+  private filling = 0;
+  private closed = false;
+  private failures = 0;
+  private inflight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly lock: KeyedLock,
+    private readonly size: number,
+  ) {}
+
+  get readyCount() { return this.ready.length; }
+
+  /** True when a sandbox started with this spec would be identical to a pool entry. */
+  matches(spec: SandboxSpec): boolean {
+    const { cfg } = this.ctx;
+    const d = cfg.defaults;
+    const l = spec.limits;
+    if (spec.template !== "base" || spec.startup || spec.fromSnapshotDir || spec.egress === false) return false;
+    if (spec.workdir && spec.workdir !== "/workspace") return false;
+    if (Object.keys(spec.env ?? {}).length) return false;
+    if (l && (l.cpu !== d.cpu || l.memoryMiB !== d.memoryMiB || l.pids !== d.pids || l.diskMiB !== d.diskMiB)) return false;
+    if (spec.rootfs) {
+      try { if (realpathSync(spec.rootfs) !== realpathSync(cfg.baseImage)) return false; } catch { return false; }
+    }
+    return true;
+  }
+
+  /** Hands a ready entry to `id`; undefined when none is ready. */
+  claim(id: string): SandboxRecord | undefined {
+    const { layout } = this.ctx;
+    while (this.ready.length) {
+      const name = this.ready.shift()!;
+      const rec = layout.read(name);
+      if (!rec?.ip) continue;
+      symlinkSync(name, layout.dir(id)); // throws EEXIST if id appeared meanwhile: caller falls back
+      rec.id = id;
+      delete rec.poolOwnerPid;
+      layout.write(rec);
+      this.refill();
+      return rec;
+    }
+    this.refill();
+    return undefined;
+  }
+
+  /** Starts entries until `size` are ready or filling. Background; errors back off. */
+  refill(): void {
+    if (this.closed) return;
+    while (this.ready.length + this.filling < this.size && this.failures < 3) {
+      this.filling++;
+      const p = this.addOne()
+        .then(() => { this.failures = 0; })
+        .catch((e) => {
+          this.failures++;
+          console.error(`[oci pool] ${(e as Error).message}`);
+          if (this.failures >= 3) setTimeout(() => { this.failures = 0; this.refill(); }, 30_000).unref();
+        })
+        .finally(() => { this.filling--; this.inflight.delete(p); });
+      this.inflight.add(p);
+    }
+  }
+
+  private async addOne(): Promise<void> {
+    const { cfg, layout } = this.ctx;
+    const name = `_pool-${randomBytes(4).toString("hex")}`;
+    const rec: SandboxRecord = {
+      name,
+      id: null,
+      template: "base",
+      rootfs: cfg.baseImage,
+      limits: { ...cfg.defaults },
+      env: {},
+      egress: true,
+      createdAt: new Date().toISOString(),
+      poolOwnerPid: process.pid,
+    };
+    await this.lock.run(name, async () => {
+      mkdirSync(layout.dir(name), { recursive: true });
+      layout.write(rec);
+      await bringUp(this.ctx, rec);
+      layout.write(rec);
+    });
+    if (this.closed) {
+      await this.lock.run(name, () => wipe(this.ctx, rec));
+      return;
+    }
+    this.ready.push(name);
+  }
+
+  /** Removes pool entries left by control planes that are gone (dead owner pid, never claimed). */
+  async reapStale(): Promise<void> {
+    const { layout, cfg } = this.ctx;
+    if (!existsSync(cfg.sandboxesDir)) return;
+    for (const name of readdirSync(cfg.sandboxesDir)) {
+      if (!name.startsWith("_pool-")) continue;
+      const rec = layout.read(name);
+      if (rec?.id) continue; // claimed
+      const pid = rec?.poolOwnerPid ?? 0;
+      let alive = pid > 0 && pid !== process.pid;
+      try { if (alive) process.kill(pid, 0); } catch { alive = false; }
+      if (alive) continue;
+      await this.lock.run(name, () => wipe(this.ctx, rec ?? ({ name, id: null } as SandboxRecord))).catch((e) =>
+        console.error(`[oci pool] Cannot remove stale ${name}: ${(e as Error).message}`),
+      );
+    }
+  }
+
+  /** Stops refilling and destroys every unclaimed entry. */
+  async close(): Promise<void> {
+    this.closed = true;
+    await Promise.allSettled([...this.inflight]);
+    const names = this.ready.splice(0);
+    await Promise.allSettled(
+      names.map((name) => this.lock.run(name, async () => {
+        const rec = this.ctx.layout.read(name);
+        if (rec && !rec.id) await wipe(this.ctx, rec);
+      })),
+    );
+  }
+}

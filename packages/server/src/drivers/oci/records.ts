@@ -1,0 +1,78 @@
+// Per-sandbox state on disk (<dataDir>/sandboxes/<name>/state.json) and host-unique naming.
+// <name> is the public id, or "_pool-xxxx" for pre-started pool sandboxes; a claimed pool sandbox
+// gets a symlink sandboxes/<id> -> _pool-xxxx, so lookups by id work across restarts.
+import { existsSync, lstatSync, readFileSync, readlinkSync, renameSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import type { SandboxLimits } from "@atoll/protocol";
+import type { ResolvedConfig } from "./config.js";
+import { ipToInt } from "./ipam.js";
+
+export interface SandboxRecord {
+  /** Internal name: directory, container, netns and cgroup are derived from it. */
+  name: string;
+  /** Public id; null while the sandbox sits unclaimed in the pool. */
+  id: string | null;
+  template: string;
+  rootfs: string;
+  limits: SandboxLimits;
+  env: Record<string, string>;
+  startup?: string;
+  workdir?: string;
+  egress: boolean;
+  createdAt: string;
+  /** Snapshot dir that seeds the writable layer on first start (fork). */
+  fromSnapshotDir?: string;
+  /** The writable layer was seeded (from a snapshot) already. */
+  seeded?: boolean;
+  /** Address while running (also held in the host-global IPAM). */
+  ip?: string;
+  /** Pool entries: pid of the control plane that owns them (stale entries of dead pids are reaped). */
+  poolOwnerPid?: number;
+}
+
+export class Layout {
+  constructor(private readonly cfg: ResolvedConfig) {}
+  dir(name: string) { return path.join(this.cfg.sandboxesDir, name); }
+  stateFile(name: string) { return path.join(this.dir(name), "state.json"); }
+  disk(name: string) { return path.join(this.dir(name), "disk.img"); }
+  diskMnt(name: string) { return path.join(this.dir(name), "disk"); }
+  rootfs(name: string) { return path.join(this.dir(name), "rootfs"); }
+  etc(name: string) { return path.join(this.dir(name), "etc"); }
+  log(name: string) { return path.join(this.dir(name), "console.log"); }
+  container(name: string) { return `atoll-${this.cfg.tag}-${name}`; }
+  netns(name: string) { return `atoll-${this.cfg.tag}-${name}`; }
+  cgroupsPath(name: string) { return `/atoll/${this.cfg.tag}-${name}`; }
+  /** Host veth: derived from the (host-unique) address, 10 chars. */
+  veth(ip: string) { return `at${ipToInt(ip).toString(16).padStart(8, "0")}`; }
+  ipOwner(name: string) { return `${this.cfg.tag}/${name}`; }
+
+  /** Maps a public id to its internal name (itself, or a claimed pool entry), or undefined. */
+  resolve(id: string): string | undefined {
+    const p = this.dir(id);
+    try {
+      const st = lstatSync(p);
+      if (st.isSymbolicLink()) {
+        const target = readlinkSync(p);
+        return existsSync(this.dir(target)) ? target : undefined;
+      }
+      return st.isDirectory() ? id : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  read(name: string): SandboxRecord | undefined {
+    try {
+      return JSON.parse(readFileSync(this.stateFile(name), "utf8")) as SandboxRecord;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Atomic write (tmp + rename) so a crash never leaves half a state file. */
+  write(rec: SandboxRecord): void {
+    const f = this.stateFile(rec.name);
+    writeFileSync(`${f}.tmp`, JSON.stringify(rec, null, 1));
+    renameSync(`${f}.tmp`, f);
+  }
+}

@@ -1,0 +1,122 @@
+// Root filesystem per sandbox: overlay (lower = uid-shifted template rootfs, upper/work on the
+// sandbox's own sparse ext4 image so the disk limit is a real filesystem size).
+import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync, openSync, ftruncateSync, closeSync } from "node:fs";
+import fs from "node:fs/promises";
+import path from "node:path";
+import { run } from "./exec.js";
+
+const building = new Map<string, Promise<void>>();
+
+/**
+ * Returns a copy of `src` whose owners are shifted by uidBase (root inside = uidBase outside), built
+ * once per (image, uidBase) and cached next to the image as <image>.uid<uidBase>/rootfs, so every
+ * data dir on the host shares it. Concurrent builders race safely via rename.
+ */
+export function shiftedBase(src: string, uidBase: number, uidCount: number): Promise<string> {
+  const real = realpathSync(src);
+  const key = `${real}.uid${uidBase}`;
+  const final = key;
+  const rootfs = path.join(final, "rootfs");
+  if (existsSync(path.join(final, ".complete"))) return Promise.resolve(rootfs);
+  let p = building.get(key);
+  if (!p) {
+    p = buildShifted(real, final, uidBase, uidCount).finally(() => building.delete(key));
+    building.set(key, p);
+  }
+  return p.then(() => rootfs);
+}
+
+async function buildShifted(src: string, final: string, uidBase: number, uidCount: number): Promise<void> {
+  const tmp = `${final}.tmp-${process.pid}-${Date.now()}`;
+  mkdirSync(tmp, { recursive: true });
+  try {
+    await run("cp", ["-a", "--reflink=auto", src, path.join(tmp, "rootfs")], { timeoutMs: 600_000 });
+    await shiftTree(path.join(tmp, "rootfs"), uidBase, uidCount);
+    writeFileSync(path.join(tmp, ".complete"), `${src}\n`);
+    try {
+      renameSync(tmp, final);
+    } catch (e) {
+      if (!existsSync(path.join(final, ".complete"))) throw e; // someone else finished first: fine
+    }
+  } finally {
+    if (existsSync(tmp)) rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** lchown every entry by +uidBase; restores setuid/setgid bits that chown clears. */
+async function shiftTree(root: string, uidBase: number, uidCount: number): Promise<void> {
+  const queue: string[] = [root];
+  const shiftOne = async (p: string) => {
+    const st = await fs.lstat(p);
+    if (st.uid >= uidCount || st.gid >= uidCount) return; // already shifted or foreign
+    await fs.lchown(p, st.uid + uidBase, st.gid + uidBase);
+    if (!st.isSymbolicLink() && st.mode & 0o6000) await fs.chmod(p, st.mode & 0o7777);
+  };
+  await shiftOne(root);
+  while (queue.length) {
+    const batch = queue.splice(0, 64);
+    await Promise.all(
+      batch.map(async (dir) => {
+        const entries = await fs.readdir(dir, { withFileTypes: true });
+        for (let i = 0; i < entries.length; i += 128) {
+          await Promise.all(
+            entries.slice(i, i + 128).map(async (e) => {
+              const p = path.join(dir, e.name);
+              await shiftOne(p);
+              if (e.isDirectory()) queue.push(p);
+            }),
+          );
+        }
+      }),
+    );
+  }
+}
+
+export function isMounted(target: string): boolean {
+  const esc = target.replace(/ /g, "\\040");
+  return readFileSync("/proc/mounts", "utf8").split("\n").some((l) => l.split(" ")[1] === esc);
+}
+
+export async function unmount(target: string): Promise<void> {
+  for (let i = 0; i < 3 && isMounted(target); i++) {
+    const r = await run("umount", [target], { allowFail: true });
+    if (r.code !== 0) await run("umount", ["-l", target], { allowFail: true });
+  }
+}
+
+/** Creates the sandbox's sparse ext4 disk image of sizeMiB if missing. */
+export async function ensureDisk(img: string, sizeMiB: number): Promise<void> {
+  if (existsSync(img)) return;
+  const tmp = `${img}.tmp`;
+  const fd = openSync(tmp, "w", 0o600);
+  try { ftruncateSync(fd, sizeMiB * 1024 * 1024); } finally { closeSync(fd); }
+  await run("mkfs.ext4", ["-q", "-F", "-m", "0", "-E", "lazy_itable_init=1,lazy_journal_init=1,nodiscard", tmp]);
+  renameSync(tmp, img);
+}
+
+/** Loop-mounts the disk image and prepares upper/work owned by the sandbox's root. */
+export async function mountDisk(img: string, mnt: string, rootUid: number): Promise<{ upper: string; work: string }> {
+  mkdirSync(mnt, { recursive: true });
+  if (!isMounted(mnt)) await run("mount", ["-o", "loop,nosuid,nodev", img, mnt]);
+  const upper = path.join(mnt, "upper");
+  const work = path.join(mnt, "work");
+  for (const d of [upper, work]) {
+    if (!existsSync(d)) {
+      mkdirSync(d, { mode: 0o755 });
+    }
+  }
+  await fs.chown(upper, rootUid, rootUid);
+  return { upper, work };
+}
+
+export async function mountOverlay(lower: string, upper: string, work: string, target: string): Promise<void> {
+  mkdirSync(target, { recursive: true });
+  if (isMounted(target)) return;
+  await run("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${lower},upperdir=${upper},workdir=${work}`, target]);
+}
+
+/** Size in bytes of a directory tree (for snapshot reports). */
+export async function treeSize(dir: string): Promise<number> {
+  const r = await run("du", ["-sb", dir], { allowFail: true });
+  return Number(r.stdout.split(/\s/)[0]) || 0;
+}

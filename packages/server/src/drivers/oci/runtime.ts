@@ -1,0 +1,77 @@
+// Thin wrapper over the OCI runtime CLI (crun by default, runc as fallback). No daemon: each call is
+// one short-lived process; containers are detached and their state lives under --root.
+import { mkdirSync, openSync, closeSync } from "node:fs";
+import { run, type RunResult } from "./exec.js";
+
+export interface ContainerState {
+  status: "created" | "running" | "paused" | "stopped" | string;
+  pid: number;
+}
+
+export class OciRuntime {
+  constructor(
+    readonly bin: string,
+    readonly root: string,
+  ) {
+    mkdirSync(root, { recursive: true, mode: 0o700 });
+  }
+
+  private cmd(args: string[], allowFail = false, timeoutMs?: number): Promise<RunResult> {
+    return run(this.bin, ["--root", this.root, ...args], { allowFail, timeoutMs });
+  }
+
+  /** Creates and starts a detached container; its stdout/stderr (and the runtime's errors) go to logFile. */
+  async start(name: string, bundle: string, logFile: string): Promise<RunResult> {
+    const fd = openSync(logFile, "a", 0o600);
+    try {
+      return await run(this.bin, ["--root", this.root, "run", "-d", "--bundle", bundle, name], {
+        stdio: ["ignore", fd, fd],
+        allowFail: true,
+        timeoutMs: 30_000,
+      });
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  async state(name: string): Promise<ContainerState | undefined> {
+    const r = await this.cmd(["state", name], true);
+    if (r.code !== 0) return undefined;
+    try {
+      const j = JSON.parse(r.stdout) as { status: string; pid: number };
+      return { status: j.status, pid: j.pid };
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Names of every container under this root. */
+  async list(): Promise<{ id: string; status: string; pid: number }[]> {
+    const r = await this.cmd(["list", "-f", "json"], true);
+    if (r.code !== 0) return [];
+    try {
+      return (JSON.parse(r.stdout || "[]") as { id: string; status: string; pid: number }[]) ?? [];
+    } catch {
+      return [];
+    }
+  }
+
+  /** Kills everything and removes the container. Idempotent. */
+  async remove(name: string): Promise<void> {
+    await this.cmd(["delete", "--force", name], true);
+    // runc may need the explicit kill first when delete --force races with a paused cgroup
+    const st = await this.state(name);
+    if (st) {
+      await this.cmd(["kill", "--all", name, "KILL"], true);
+      await this.cmd(["delete", "--force", name], true);
+    }
+  }
+
+  pause(name: string): Promise<RunResult> { return this.cmd(["pause", name]); }
+  resume(name: string): Promise<RunResult> { return this.cmd(["resume", name]); }
+
+  /** Runs a command inside the container (tests, diagnostics). */
+  exec(name: string, args: string[], allowFail = true, timeoutMs = 30_000): Promise<RunResult> {
+    return this.cmd(["exec", name, ...args], allowFail, timeoutMs);
+  }
+}

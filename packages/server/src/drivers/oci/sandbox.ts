@@ -1,0 +1,190 @@
+// Bringing one sandbox up and down: disk -> overlay -> netns -> config.json -> runtime -> agent.
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chownSync, openSync, readSync, closeSync, fstatSync } from "node:fs";
+import net from "node:net";
+import path from "node:path";
+import { AtollError, ErrorCode } from "@atoll/protocol";
+import type { ResolvedConfig } from "./config.js";
+import { run } from "./exec.js";
+import { hostNameservers, setEgress } from "./host.js";
+import { Ipam, parseSubnet } from "./ipam.js";
+import { createNetns, deleteNetns, netnsPath } from "./netns.js";
+import type { Layout, SandboxRecord } from "./records.js";
+import { ensureDisk, isMounted, mountDisk, mountOverlay, shiftedBase, unmount } from "./rootfs.js";
+import type { OciRuntime } from "./runtime.js";
+import { buildSpec } from "./spec.js";
+
+export const AGENT_PORT = 3000;
+export const HOSTNAME = "sandbox";
+
+export interface Ctx {
+  cfg: ResolvedConfig;
+  layout: Layout;
+  runtime: OciRuntime;
+  ipam: Ipam;
+}
+
+/** Last bytes of the sandbox console log (runtime errors, agent output) for error reports. */
+export function logTail(file: string, bytes = 2048): string {
+  try {
+    const fd = openSync(file, "r");
+    try {
+      const size = fstatSync(fd).size;
+      const len = Math.min(bytes, size);
+      const buf = Buffer.alloc(len);
+      readSync(fd, buf, 0, len, size - len);
+      return buf.toString("utf8");
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return "";
+  }
+}
+
+function writeEtc(ctx: Ctx, rec: SandboxRecord, ip: string) {
+  const dir = ctx.layout.etc(rec.name);
+  mkdirSync(dir, { recursive: true });
+  const ns = hostNameservers();
+  // A loopback resolver (e.g. systemd-resolved's 127.0.0.53) is unreachable from a sandbox.
+  const servers = ns.usable.length ? ns.usable : ["1.1.1.1"];
+  const note = ns.loopback.length && !ns.usable.length ? "# host resolver is on loopback; using a public resolver\n" : "";
+  writeFileSync(path.join(dir, "resolv.conf"), note + servers.map((s) => `nameserver ${s}`).join("\n") + "\n");
+  writeFileSync(path.join(dir, "hosts"), `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${ip}\t${HOSTNAME}\n`);
+  writeFileSync(path.join(dir, "hostname"), `${HOSTNAME}\n`);
+}
+
+/** Makes sure /workspace exists (template may lack it), owned by the sandbox's root. */
+function ensureWorkspace(ctx: Ctx, lower: string, upper: string) {
+  if (existsSync(path.join(lower, "workspace")) || existsSync(path.join(upper, "workspace"))) return;
+  mkdirSync(path.join(upper, "workspace"), { mode: 0o755 });
+  chownSync(path.join(upper, "workspace"), ctx.cfg.uidBase, ctx.cfg.uidBase);
+}
+
+function alive(pid: number): boolean {
+  if (!pid) return true; // unknown: rely on the deadline
+  try { process.kill(pid, 0); return true; } catch { return false; }
+}
+
+/** Polls a TCP connect to ip:port until it succeeds, the container dies, or the deadline passes. */
+async function waitForAgent(ip: string, pid: number, deadline: number): Promise<void> {
+  let n = 0;
+  for (;;) {
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect({ host: ip, port: AGENT_PORT });
+      const done = (v: boolean) => { s.destroy(); resolve(v); };
+      s.once("connect", () => done(true));
+      s.once("error", () => done(false));
+      s.setTimeout(200, () => done(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`agent did not answer on ${ip}:${AGENT_PORT} in time`);
+    if (++n % 10 === 0 && !alive(pid)) throw new Error("the sandbox exited during start");
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** Starts a prepared-or-new sandbox. Caller holds the per-name lock. Returns its address. */
+export async function bringUp(ctx: Ctx, rec: SandboxRecord): Promise<string> {
+  const { cfg, layout } = ctx;
+  const name = rec.name;
+  const t0 = Date.now();
+  mkdirSync(layout.dir(name), { recursive: true });
+  writeFileSync(layout.log(name), ""); // fresh console log per start
+  let ip: string | undefined;
+  // ATOLL_OCI_TRACE=1 prints how long each step of a start took (ms since start).
+  const trace = process.env.ATOLL_OCI_TRACE ? (step: string) => console.error(`[oci] ${name} ${step} +${Date.now() - t0}ms`) : () => {};
+  try {
+    const lower = await shiftedBase(rec.rootfs, cfg.uidBase, cfg.uidCount);
+    trace("lower");
+    await ensureDisk(layout.disk(name), rec.limits.diskMiB);
+    const { upper, work } = await mountDisk(layout.disk(name), layout.diskMnt(name), cfg.uidBase);
+    if (!rec.seeded) {
+      const from = rec.fromSnapshotDir;
+      if (from) {
+        if (!existsSync(from)) throw new AtollError(ErrorCode.SNAPSHOT_NOT_FOUND, `Cannot start sandbox: snapshot dir ${from} does not exist`);
+        await run("cp", ["-a", `${from}/.`, `${upper}/`], { timeoutMs: 600_000 });
+      }
+      rec.seeded = true;
+    }
+    trace("disk");
+    ensureWorkspace(ctx, lower, upper);
+    await mountOverlay(lower, upper, work, layout.rootfs(name));
+    trace("overlay");
+    const sn = parseSubnet(cfg.subnet);
+    ip = ctx.ipam.allocate(layout.ipOwner(name));
+    rec.ip = ip;
+    layout.write(rec);
+    await createNetns({ netns: layout.netns(name), veth: layout.veth(ip), ip, prefix: sn.prefix, gateway: sn.gateway, bridge: cfg.bridge });
+    if (!rec.egress) await setEgress(cfg, ip, false);
+    trace("netns");
+    writeEtc(ctx, rec, ip);
+    const etc = layout.etc(name);
+    const spec = buildSpec({
+      rootfs: layout.rootfs(name),
+      hostname: HOSTNAME,
+      netnsPath: netnsPath(layout.netns(name)),
+      cgroupsPath: layout.cgroupsPath(name),
+      uidBase: cfg.uidBase,
+      uidCount: cfg.uidCount,
+      limits: rec.limits,
+      env: rec.env,
+      agentDir: cfg.agentDir,
+      etc: { resolv: path.join(etc, "resolv.conf"), hosts: path.join(etc, "hosts"), hostname: path.join(etc, "hostname") },
+      startup: rec.startup,
+      workdir: rec.workdir,
+    });
+    writeFileSync(path.join(layout.dir(name), "config.json"), JSON.stringify(spec));
+    const container = layout.container(name);
+    await ctx.runtime.remove(container); // a dead container of the same name (crash leftovers)
+    const r = await ctx.runtime.start(container, layout.dir(name), layout.log(name));
+    if (r.code !== 0) throw new Error(`${cfg.runtime} run exited ${r.code}`);
+    trace("runtime");
+    const pid = (await ctx.runtime.state(container))?.pid ?? 0;
+    await waitForAgent(ip, pid, Date.now() + cfg.startTimeoutMs);
+    trace("agent");
+    return ip;
+  } catch (e) {
+    const log = logTail(layout.log(name)).trim();
+    await tearDown(ctx, rec).catch(() => {});
+    if (e instanceof AtollError) throw e;
+    const last = log.split("\n").slice(-3).join(" | ").slice(-300);
+    throw new AtollError(ErrorCode.SANDBOX_START_FAILED, `Cannot start sandbox ${rec.id ?? name}: ${(e as Error).message}${last ? ` (output: ${last})` : ""}`, {
+      id: rec.id ?? name,
+      runtime: cfg.runtime,
+      stderr: log,
+    });
+  }
+}
+
+/** Stops processes and frees the container, netns, address and mounts; keeps the files. Idempotent. */
+export async function tearDown(ctx: Ctx, rec: SandboxRecord): Promise<void> {
+  const { layout, cfg } = ctx;
+  const name = rec.name;
+  await ctx.runtime.remove(layout.container(name));
+  await unmount(layout.rootfs(name));
+  await unmount(layout.diskMnt(name));
+  const ip = rec.ip;
+  if (ip) {
+    await deleteNetns(layout.netns(name), layout.veth(ip));
+    if (!rec.egress) await setEgress(cfg, ip, true);
+    ctx.ipam.release(ip, layout.ipOwner(name));
+    rec.ip = undefined;
+    if (existsSync(layout.dir(name))) layout.write(rec);
+  } else {
+    await deleteNetns(layout.netns(name), "none");
+  }
+}
+
+/** Removes everything of the sandbox, files included. */
+export async function wipe(ctx: Ctx, rec: SandboxRecord): Promise<void> {
+  await tearDown(ctx, rec);
+  const dir = ctx.layout.dir(rec.name);
+  if (isMounted(ctx.layout.rootfs(rec.name)) || isMounted(ctx.layout.diskMnt(rec.name))) {
+    throw new Error(`Cannot remove ${dir}: still mounted`);
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export function readLog(ctx: Ctx, name: string): string {
+  try { return readFileSync(ctx.layout.log(name), "utf8"); } catch { return ""; }
+}

@@ -1,0 +1,68 @@
+// Helpers for the oci driver e2e tests: a driver over a fresh temp data dir, spec builder, and a
+// leak checker that looks at the host (netns, links, mounts, loop devices, cgroups, data dir).
+import { mkdtempSync, readFileSync, readdirSync, existsSync, rmSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import net from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { createOciDriver, type OciDriver, type OciDriverConfig } from "../../packages/server/src/drivers/oci/index.js";
+import type { SandboxSpec } from "../../packages/server/src/drivers/types.js";
+
+export const BASE_IMAGE = process.env.ATOLL_BASE_IMAGE ?? "/var/lib/atoll/images/base/current/rootfs";
+
+export function tempDataDir(): string {
+  return mkdtempSync(path.join(os.tmpdir(), "atoll-drv-"));
+}
+
+export function newDriver(over: Partial<OciDriverConfig> = {}): OciDriver {
+  return createOciDriver({ dataDir: over.dataDir ?? tempDataDir(), baseImage: BASE_IMAGE, poolSize: 0, ...over });
+}
+
+export function spec(id: string, over: Partial<SandboxSpec> = {}): SandboxSpec {
+  return { id, template: "base", rootfs: BASE_IMAGE, limits: { cpu: 1, memoryMiB: 1024, pids: 512, diskMiB: 2048 }, env: {}, ...over };
+}
+
+/** Runs a shell command inside a sandbox (via the runtime) and returns exit code and output. */
+export async function sh(d: OciDriver, id: string, script: string, timeoutMs = 30_000) {
+  const r = await d.execInside(id, ["/bin/sh", "-c", script], timeoutMs);
+  return { code: r.code, out: r.stdout + r.stderr };
+}
+
+/** Resolves true if a TCP connection to host:port succeeds within ms. */
+export function canConnect(host: string, port: number, ms = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host, port });
+    const done = (v: boolean) => { s.destroy(); resolve(v); };
+    s.once("connect", () => done(true));
+    s.once("error", () => done(false));
+    s.setTimeout(ms, () => done(false));
+  });
+}
+
+export async function agentVersion(host: string): Promise<{ status: number; body: any }> {
+  const r = await fetch(`http://${host}:3000/api/version`);
+  return { status: r.status, body: await r.json() };
+}
+
+/** Everything on the host that mentions a sandbox's internal names; empty when nothing leaked. */
+export function leftovers(res: ReturnType<OciDriver["resources"]>): string[] {
+  const out: string[] = [];
+  const ns = existsSync("/run/netns") ? readdirSync("/run/netns") : [];
+  if (ns.includes(res.netns)) out.push(`netns ${res.netns}`);
+  if (res.veth && existsSync(`/sys/class/net/${res.veth}`)) out.push(`veth ${res.veth}`);
+  const mounts = readFileSync("/proc/mounts", "utf8");
+  if (mounts.includes(res.dir)) out.push(`mount under ${res.dir}`);
+  const loops = execFileSync("losetup", ["-a"], { encoding: "utf8" });
+  if (loops.includes(res.disk)) out.push(`loop ${res.disk}`);
+  for (const ctl of ["memory", "pids", "cpu", "freezer", "unified", ""]) {
+    const p = path.join("/sys/fs/cgroup", ctl, res.cgroup);
+    if (existsSync(p)) out.push(`cgroup ${p}`);
+  }
+  if (existsSync(res.dir)) out.push(`dir ${res.dir}`);
+  if (res.ip && existsSync(`/run/atoll/ipam/atoll0/${res.ip}`)) out.push(`ip ${res.ip}`);
+  return out;
+}
+
+export function removeDataDir(dir: string) {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,98 @@
+// oci driver lifecycle against real crun, netns and the agent: start, stop/start keeps files,
+// pause/resume freezes, destroy leaves nothing behind, a second driver instance adopts.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { agentVersion, leftovers, newDriver, removeDataDir, sh, spec } from "./driver-helpers.js";
+import type { OciDriver } from "../../packages/server/src/drivers/oci/index.js";
+
+describe("oci driver lifecycle", () => {
+  let d: OciDriver;
+  before(async () => {
+    d = newDriver();
+    await d.init();
+  });
+  after(async () => {
+    for (const id of await d.list()) await d.destroy(id);
+    await d.close();
+    removeDataDir(d.cfg.dataDir);
+  });
+
+  test("start answers /api/version; inspect/list report it; start is idempotent", async () => {
+    const s = await d.start(spec("life-a"));
+    assert.equal(s.state, "running");
+    assert.ok(s.endpoint?.host.startsWith("10.203."));
+    const v = await agentVersion(s.endpoint!.host);
+    assert.equal(v.status, 200);
+    assert.equal(v.body.success, true);
+    const i = await d.inspect("life-a");
+    assert.equal(i.state, "running");
+    assert.deepEqual(i.endpoint, s.endpoint);
+    assert.ok((i.pid ?? 0) > 1);
+    assert.deepEqual(await d.list(), ["life-a"]);
+    const again = await d.start(spec("life-a"));
+    assert.deepEqual(again.endpoint, s.endpoint);
+    assert.equal((await d.inspect("nope")).state, "missing");
+  });
+
+  test("stop keeps files; start brings them back", async () => {
+    const r = await sh(d, "life-a", "echo kept > /workspace/f.txt && echo etc > /root/r.txt");
+    assert.equal(r.code, 0, r.out);
+    await d.stop("life-a");
+    assert.equal((await d.inspect("life-a")).state, "stopped");
+    const res = d.resources("life-a");
+    assert.deepEqual(leftovers(res).filter((l) => !l.startsWith("dir ")), [], "stopped sandbox holds no runtime resources");
+    const s = await d.start(spec("life-a"));
+    assert.equal(s.state, "running");
+    const back = await sh(d, "life-a", "cat /workspace/f.txt /root/r.txt");
+    assert.equal(back.out, "kept\netc\n");
+  });
+
+  test("pause stops a counter, resume continues it", async () => {
+    await sh(d, "life-a", "(i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.02; done) >/dev/null 2>&1 &");
+    const read = async () => Number(await import("node:fs").then((fs) => fs.readFileSync(`${d.resources("life-a").rootfs}/tmp/count`, "utf8")));
+    await waitFor(async () => (await read().catch(() => 0)) > 2);
+    await d.pause("life-a");
+    assert.equal((await d.inspect("life-a")).state, "paused");
+    const a = await read();
+    await new Promise((r) => setTimeout(r, 300)); // the counter would advance ~15 times if running
+    assert.equal(await read(), a, "counter frozen while paused");
+    await d.resume("life-a");
+    assert.equal((await d.inspect("life-a")).state, "running");
+    await waitFor(async () => (await read()) > a + 2);
+  });
+
+  test("destroy leaves nothing behind", async () => {
+    const res = d.resources("life-a");
+    assert.ok(res.veth);
+    await d.destroy("life-a");
+    assert.deepEqual(leftovers(res), []);
+    assert.equal((await d.inspect("life-a")).state, "missing");
+    assert.deepEqual(await d.list(), []);
+    await d.destroy("life-a"); // idempotent
+  });
+
+  test("a second driver instance adopts running sandboxes", async () => {
+    const s = await d.start(spec("adopt-1"));
+    const d2 = newDriver({ dataDir: d.cfg.dataDir });
+    await d2.init();
+    const i = await d2.inspect("adopt-1");
+    assert.equal(i.state, "running");
+    assert.deepEqual(i.endpoint, s.endpoint);
+    assert.deepEqual(await d2.list(), ["adopt-1"]);
+    const res = d2.resources("adopt-1");
+    await d2.stop("adopt-1");
+    assert.equal((await d.inspect("adopt-1")).state, "stopped");
+    await d2.destroy("adopt-1");
+    assert.deepEqual(leftovers(res), []);
+    await d2.close();
+  });
+});
+
+async function waitFor(cond: () => Promise<boolean>, ms = 5000) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error("condition not met in time");
+}
