@@ -42,3 +42,91 @@ export type ExecEvent =
   | { type: "stderr"; timestamp: string; data: string }
   | { type: "complete"; timestamp: string; exitCode: number; result?: ExecResult; timedOut?: boolean }
   | { type: "error"; timestamp: string; error: string; code?: string };
+
+// ---- sessions, background processes, env, ports (owner: agent shells/exec/process) ----
+
+/** POST /api/session/create. `id` is generated when absent. */
+export interface SessionCreateRequest {
+  id?: string;
+  name?: string;
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+export interface SessionInfo {
+  id: string;
+  /** Current working directory of the session's shell (live, from /proc). */
+  cwd: string;
+  createdAt: string;
+  /** True while a command runs in the session. */
+  busy: boolean;
+  /** How many times the shell was restarted (after `exit`, a timeout or an abort). */
+  restarts: number;
+}
+
+export type ProcessStatus = "starting" | "running" | "completed" | "failed" | "killed" | "error";
+
+/** POST /api/process/start (and /api/execute with background: true). */
+export interface StartProcessRequest {
+  command: string;
+  processId?: string;
+  sessionId?: string;
+  env?: Record<string, string>;
+  cwd?: string;
+  timeoutMs?: number;
+  /** Accepted for compatibility; output is always decoded as UTF-8. */
+  encoding?: string;
+  /** Accepted for compatibility; finished records are kept until cleanup or eviction. */
+  autoCleanup?: boolean;
+}
+
+export interface ProcessInfo {
+  id: string;
+  pid?: number;
+  command: string;
+  status: ProcessStatus;
+  startTime: string;
+  endTime?: string;
+  exitCode?: number;
+  sessionId?: string;
+  /** Atoll: the signal that ended it, when one did. */
+  signal?: string;
+  /** Atoll: true when its timeoutMs ended it. */
+  timedOut?: boolean;
+}
+
+/** GET /api/process/:id/logs. Logs are a bounded ring per stream; dropped bytes are reported. */
+export interface ProcessLogsResult {
+  success: boolean;
+  processId: string;
+  stdout: string;
+  stderr: string;
+  timestamp: string;
+  /** Atoll: true when the ring buffer dropped older output. */
+  truncated: boolean;
+  droppedBytes: { stdout: number; stderr: number };
+}
+
+/** SSE events of GET /api/process/:id/stream. */
+export type ProcessLogEvent =
+  | { type: "process_info"; timestamp: string; processId: string; command: string; status: ProcessStatus; pid?: number }
+  | { type: "stdout" | "stderr"; timestamp: string; processId: string; data: string }
+  /** Atoll: output was dropped (ring buffer overflow before replay, or a slow reader). */
+  | { type: "truncated"; timestamp: string; processId: string; stream?: "stdout" | "stderr"; droppedBytes: number; data: string }
+  | { type: "exit"; timestamp: string; processId: string; exitCode?: number; status: ProcessStatus; data: string }
+  | { type: "error"; timestamp: string; processId?: string; error: string; data?: string };
+
+/** POST /api/env (Atoll). A null value unsets the variable. */
+export interface SetEnvRequest {
+  sessionId?: string;
+  envVars: Record<string, string | null>;
+}
+
+export interface ExposedPortRecord {
+  port: number;
+  name?: string;
+  url: string;
+  /** "active" when something listens on the port inside the sandbox. */
+  status: "active" | "inactive";
+  exposedAt: string;
+}

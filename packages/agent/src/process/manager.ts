@@ -1,0 +1,114 @@
+// Background processes: started from a session's state (cwd + exported env as of its last
+// completed command), tracked by id, killed as whole trees, logs kept in bounded rings.
+import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { AtollError, DEFAULT_SESSION_ID, ErrorCode } from "@atoll/protocol";
+import type { SessionManager } from "../session/manager.js";
+import { bashQuote, exportLines } from "../session/quote.js";
+import { ProcRecord } from "./record.js";
+import { processLogBytes } from "./ring.js";
+import { killGraceMs, killTree } from "./tree.js";
+
+export const PROCESS_ID_RE = /^[A-Za-z0-9._:@-]{1,128}$/;
+/** Finished records kept before the oldest are evicted (env ATOLL_PROCESS_MAX_FINISHED). */
+const MAX_FINISHED = Number(process.env.ATOLL_PROCESS_MAX_FINISHED) > 0 ? Number(process.env.ATOLL_PROCESS_MAX_FINISHED) : 256;
+
+export interface StartOptions {
+  command: string;
+  processId?: string;
+  sessionId?: string;
+  env?: Record<string, string>;
+  cwd?: string;
+  timeoutMs?: number;
+}
+
+export class ProcessManager {
+  private procs = new Map<string, ProcRecord>();
+
+  constructor(private readonly sessions: SessionManager) {}
+
+  start(o: StartOptions): ProcRecord {
+    const id = o.processId ?? `proc_${Date.now()}_${randomBytes(4).toString("hex")}`;
+    if (!PROCESS_ID_RE.test(id)) {
+      throw new AtollError(ErrorCode.VALIDATION_FAILED, `Cannot start process ${JSON.stringify(id.slice(0, 80))}: ids are 1-128 chars of letters, digits and . _ : @ -`, { processId: id.slice(0, 80) });
+    }
+    if (this.procs.has(id)) throw new AtollError(ErrorCode.PROCESS_EXISTS, `Cannot start process ${id}: a process with this id already exists`, { processId: id });
+    const session = this.sessions.get(o.sessionId);
+    const rec = new ProcRecord(id, o.command, session.id ?? DEFAULT_SESSION_ID, processLogBytes());
+    const state = bashQuote(session.stateFile);
+    const script = [
+      `[ -r ${state} ] && builtin . ${state} >/dev/null 2>&1`,
+      o.env ? exportLines(o.env) : "",
+      o.cwd ? `builtin cd -- ${bashQuote(o.cwd)} || builtin exit 1` : "",
+      `__atoll_c=$1; builtin shift`,
+      `builtin eval "$__atoll_c"`,
+    ].join("\n");
+    const cwd = session.cwd();
+    const child = spawn("bash", ["--noprofile", "--norc", "-c", script, "atoll-process", o.command], {
+      cwd: existsSync(cwd) ? cwd : "/",
+      env: { ...session.spawnEnv(), ATOLL_PROCESS_ID: id },
+      stdio: ["ignore", "pipe", "pipe"],
+      detached: true,
+    });
+    this.procs.set(id, rec);
+    rec.attach(child);
+    if (o.timeoutMs && o.timeoutMs > 0) {
+      rec.timer = setTimeout(() => {
+        rec.timedOut = true;
+        void this.kill(id, "SIGTERM");
+      }, o.timeoutMs);
+      rec.timer.unref();
+    }
+    void rec.ended.then(() => this.evict());
+    return rec;
+  }
+
+  get(id: string): ProcRecord {
+    const r = this.procs.get(id);
+    if (!r) throw new AtollError(ErrorCode.PROCESS_NOT_FOUND, `Cannot find process ${JSON.stringify(id.slice(0, 128))}: no such process`, { processId: id.slice(0, 128) });
+    return r;
+  }
+
+  list(): ProcRecord[] {
+    return [...this.procs.values()];
+  }
+
+  /**
+   * Sends `signal` to the process's whole tree (its bash, its process group, every descendant and
+   * every process carrying its ATOLL_PROCESS_ID), SIGKILLs what is left after the grace period,
+   * and resolves once the tree is gone. Idempotent on finished processes (kills leftovers).
+   */
+  async kill(id: string, signal: NodeJS.Signals = "SIGTERM"): Promise<number> {
+    const rec = this.get(id);
+    if (!rec.done && !rec.killSignal) rec.killSignal = signal;
+    const roots = rec.pid ? [rec.pid] : [];
+    const n = await killTree({ roots, pgids: roots, envTag: rec.envTag }, signal, killGraceMs());
+    if (rec.child) await rec.ended;
+    return n;
+  }
+
+  /** Kills every process that has not finished; resolves with how many there were. */
+  async killAll(signal: NodeJS.Signals = "SIGTERM"): Promise<number> {
+    const live = this.list().filter((r) => !r.done);
+    await Promise.all(live.map((r) => this.kill(r.id, signal)));
+    return live.length;
+  }
+
+  /** Drops the records of finished processes; resolves with how many. */
+  cleanup(): number {
+    let n = 0;
+    for (const [id, r] of this.procs) {
+      if (r.done) {
+        this.procs.delete(id);
+        n++;
+      }
+    }
+    return n;
+  }
+
+  private evict(): void {
+    const finished = this.list().filter((r) => r.done);
+    for (let i = 0; i < finished.length - MAX_FINISHED; i++) this.procs.delete(finished[i]!.id);
+  }
+}

@@ -1,0 +1,166 @@
+// Background processes: /api/process/start, list, :id, :id/logs, :id/stream, :id/wait, kill-all, cleanup.
+import { AtollError, ErrorCode, type ProcessLogEvent, type ProcessLogsResult } from "@atoll/protocol";
+import { nowIso, readJson, sendJson, startSSE, type Route } from "../http.js";
+import { parseExecParams } from "../exec/request.js";
+import type { ProcRecord, ProcSubscriber } from "../process/record.js";
+import { parseSignal } from "../process/tree.js";
+import { agentState } from "../session/state.js";
+
+/** A live stream reader may lag this many bytes before output is dropped for it (and reported). */
+const SUBSCRIBER_LAG_BYTES = 8 * 1024 * 1024;
+
+export function startResponse(rec: ProcRecord) {
+  return { success: true, processId: rec.id, pid: rec.pid, command: rec.command, timestamp: nowIso() };
+}
+
+function signalFrom(v: unknown): NodeJS.Signals {
+  const sig = parseSignal(v);
+  if (!sig) throw new AtollError(ErrorCode.VALIDATION_FAILED, `Cannot kill process: unknown signal ${JSON.stringify(String(v).slice(0, 40))}`, { signal: String(v).slice(0, 40) });
+  return sig;
+}
+
+/** The signal of a kill request: ?signal=..., or a JSON body {signal}. */
+async function requestedSignal(req: Parameters<Route["handler"]>[0], url: URL): Promise<NodeJS.Signals> {
+  const q = url.searchParams.get("signal");
+  if (q) return signalFrom(q);
+  const body = await readJson(req);
+  return signalFrom(body.signal);
+}
+
+function logsResult(rec: ProcRecord): ProcessLogsResult {
+  const d = { stdout: rec.logs.stdout.dropped, stderr: rec.logs.stderr.dropped };
+  return {
+    success: true,
+    processId: rec.id,
+    stdout: rec.logs.stdout.text(),
+    stderr: rec.logs.stderr.text(),
+    timestamp: nowIso(),
+    truncated: d.stdout > 0 || d.stderr > 0,
+    droppedBytes: d,
+  };
+}
+
+function exitEvent(rec: ProcRecord): ProcessLogEvent {
+  return { type: "exit", timestamp: nowIso(), processId: rec.id, exitCode: rec.exitCode, status: rec.status, data: `Process ${rec.status} with exit code ${rec.exitCode}` };
+}
+
+export function processRoutes(): Route[] {
+  const killAll = async (req: Parameters<Route["handler"]>[0], res: Parameters<Route["handler"]>[1], _p: unknown, url: URL) => {
+    const sig = await requestedSignal(req, url);
+    const n = await agentState().processes.killAll(sig);
+    sendJson(res, 200, { success: true, cleanedCount: n, timestamp: nowIso() });
+  };
+  return [
+    {
+      method: "POST",
+      path: "/api/process/start",
+      handler: async (req, res) => {
+        const body = await readJson(req);
+        const p = parseExecParams(body);
+        if (body.processId !== undefined && typeof body.processId !== "string") {
+          throw new AtollError(ErrorCode.VALIDATION_FAILED, `Cannot start process: "processId" must be a string`, { field: "processId" });
+        }
+        const rec = agentState().processes.start({ ...p, processId: (body.processId as string | undefined) || undefined });
+        sendJson(res, 200, startResponse(rec));
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/process/list",
+      handler: (_q, res, _p, url) => {
+        const status = url.searchParams.get("status");
+        const procs = agentState().processes.list().filter((r) => !status || r.status === status);
+        sendJson(res, 200, { success: true, processes: procs.map((r) => r.info()), timestamp: nowIso() });
+      },
+    },
+    { method: "DELETE", path: "/api/process/kill-all", handler: killAll },
+    { method: "POST", path: "/api/process/kill-all", handler: killAll },
+    {
+      method: "POST",
+      path: "/api/process/cleanup",
+      handler: (_q, res) => sendJson(res, 200, { success: true, cleanedCount: agentState().processes.cleanup(), timestamp: nowIso() }),
+    },
+    {
+      method: "GET",
+      path: "/api/process/:id",
+      handler: (_q, res, p) => sendJson(res, 200, { success: true, process: agentState().processes.get(p.id!).info(), timestamp: nowIso() }),
+    },
+    {
+      method: "DELETE",
+      path: "/api/process/:id",
+      handler: async (req, res, p, url) => {
+        const sig = await requestedSignal(req, url);
+        const procs = agentState().processes;
+        procs.get(p.id!);
+        await procs.kill(p.id!, sig);
+        sendJson(res, 200, { success: true, processId: p.id, signal: sig, process: procs.get(p.id!).info(), timestamp: nowIso() });
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/process/:id/logs",
+      handler: (_q, res, p) => sendJson(res, 200, logsResult(agentState().processes.get(p.id!))),
+    },
+    {
+      // Atoll: waits until the process ends or timeoutMs (default 30 s) passes; returns its info.
+      method: "GET",
+      path: "/api/process/:id/wait",
+      handler: async (_q, res, p, url) => {
+        const rec = agentState().processes.get(p.id!);
+        const t = Number(url.searchParams.get("timeoutMs") ?? 30_000);
+        const ms = Number.isFinite(t) && t >= 0 ? Math.min(t, 3_600_000) : 30_000;
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([rec.ended, new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+        clearTimeout(timer);
+        sendJson(res, 200, { success: true, process: rec.info(), done: rec.done, timestamp: nowIso() });
+      },
+    },
+    {
+      method: "GET",
+      path: "/api/process/:id/stream",
+      handler: (_q, res, p) => {
+        const rec = agentState().processes.get(p.id!);
+        const send = startSSE(res);
+        const emit = (e: ProcessLogEvent) => {
+          if (!res.destroyed) send(e);
+        };
+        emit({ type: "process_info", timestamp: nowIso(), processId: rec.id, command: rec.command, status: rec.status, pid: rec.pid });
+        // Replay what the rings hold (reporting what they dropped), then follow live.
+        for (const k of ["stdout", "stderr"] as const) {
+          const ring = rec.logs[k];
+          if (ring.dropped > 0) emit({ type: "truncated", timestamp: nowIso(), processId: rec.id, stream: k, droppedBytes: ring.dropped, data: `${ring.dropped} earlier bytes of ${k} were dropped (log ring of ${ring.limit} bytes)` });
+        }
+        for (const k of ["stdout", "stderr"] as const) {
+          const text = rec.logs[k].text();
+          if (text) emit({ type: k, timestamp: nowIso(), processId: rec.id, data: text });
+        }
+        if (rec.done) {
+          emit(exitEvent(rec));
+          res.end();
+          return;
+        }
+        let lagDropped = 0;
+        const sub: ProcSubscriber = {
+          output(stream, data) {
+            if (res.writableLength > SUBSCRIBER_LAG_BYTES) {
+              lagDropped += Buffer.byteLength(data);
+              return;
+            }
+            if (lagDropped > 0) {
+              emit({ type: "truncated", timestamp: nowIso(), processId: rec.id, droppedBytes: lagDropped, data: `${lagDropped} bytes were dropped because this reader fell behind` });
+              lagDropped = 0;
+            }
+            emit({ type: stream, timestamp: nowIso(), processId: rec.id, data });
+          },
+          exit(r) {
+            if (lagDropped > 0) emit({ type: "truncated", timestamp: nowIso(), processId: rec.id, droppedBytes: lagDropped, data: `${lagDropped} bytes were dropped because this reader fell behind` });
+            emit(exitEvent(r));
+            res.end();
+          },
+        };
+        rec.subs.add(sub);
+        res.on("close", () => rec.subs.delete(sub));
+      },
+    },
+  ];
+}

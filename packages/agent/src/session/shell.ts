@@ -1,0 +1,231 @@
+// One persistent bash fed commands on stdin. Each command is eval'd in the shell itself (so `cd`,
+// `export`, functions and aliases persist), with stdin from /dev/null, followed by a per-command
+// random marker carrying the exit status on stdout and stderr. After each command the shell dumps
+// its exported variables and cwd to a state file, which a restarted shell (after `exit`, a
+// timeout or an abort) and background processes source.
+import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync } from "node:fs";
+import { MarkerScanner } from "./marker.js";
+import { bashQuote, exportLines } from "./quote.js";
+import { descendantsOf, killTree, signalAll, signalNumber } from "../process/tree.js";
+
+export interface CommandSink {
+  stdout(chunk: Buffer): void;
+  stderr(chunk: Buffer): void;
+}
+
+export interface RunOptions {
+  /** Per-command env and cwd run the command in a subshell, so they do not leak into the session. */
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
+export interface RunOutcome {
+  exitCode: number;
+  /** The shell itself ended (e.g. `exit 3`, or it was killed): the next command gets a new one. */
+  shellExited: boolean;
+  /** Set when kill() ended the command. */
+  killed: boolean;
+}
+
+interface Current {
+  token: string;
+  out: MarkerScanner;
+  err: MarkerScanner;
+  sink: CommandSink;
+  /** Descendants of the shell before the command started (earlier `&` jobs), spared by kill(). */
+  pre: Set<number>;
+  killed: boolean;
+  resolve(o: RunOutcome): void;
+  reject(e: Error): void;
+  exitCode?: number;
+}
+
+export interface ShellOptions {
+  cwd: string;
+  env: Record<string, string>;
+  stateFile: string;
+  /** Source the state file at start-up (a restarted shell). */
+  restore: boolean;
+}
+
+export class Shell {
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly pid: number;
+  alive = true;
+  private current: Current | null = null;
+  private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
+  private spawnError: Error | null = null;
+  private readonly exited: Promise<void>;
+
+  constructor(private readonly opts: ShellOptions) {
+    const cwd = existsSync(opts.cwd) ? opts.cwd : "/";
+    this.child = spawn("bash", ["--noprofile", "--norc"], {
+      cwd,
+      env: opts.env,
+      stdio: ["pipe", "pipe", "pipe"],
+      detached: true,
+    });
+    this.pid = this.child.pid ?? -1;
+    this.child.stdin.on("error", () => {
+      /* EPIPE after the shell died; the exit handler reports it */
+    });
+    this.child.stdout.on("data", (b: Buffer) => this.onData(b, false));
+    this.child.stderr.on("data", (b: Buffer) => this.onData(b, true));
+    this.exited = new Promise((resolve) => {
+      this.child.on("error", (e) => {
+        this.spawnError = e;
+        this.alive = false;
+        this.current?.reject(new Error(`Cannot start bash: ${e.message}`));
+        this.current = null;
+        resolve();
+      });
+      this.child.on("exit", (code, signal) => {
+        this.alive = false;
+        this.exitInfo = { code, signal };
+        // Let the pipes drain (they close unless a background job still holds them).
+        let settled = false;
+        const finish = () => {
+          if (settled) return;
+          settled = true;
+          this.finishOnExit();
+          resolve();
+        };
+        let ends = 0;
+        const onEnd = () => ++ends === 2 && finish();
+        for (const st of [this.child.stdout, this.child.stderr]) {
+          if (st.readableEnded) onEnd();
+          else st.once("end", onEnd);
+        }
+        setTimeout(finish, 100).unref();
+      });
+    });
+    const init = ["builtin set +o history 2>/dev/null"];
+    if (opts.restore) init.push(`[ -r ${bashQuote(opts.stateFile)} ] && builtin . ${bashQuote(opts.stateFile)} >/dev/null 2>&1`);
+    this.child.stdin.write(init.join("\n") + "\n");
+  }
+
+  get busy(): boolean {
+    return this.current !== null;
+  }
+
+  /** Runs one command; resolves when its marker arrived on both streams or the shell ended. */
+  run(command: string, o: RunOptions, sink: CommandSink): Promise<RunOutcome> {
+    if (this.spawnError) return Promise.reject(new Error(`Cannot start bash: ${this.spawnError.message}`));
+    if (!this.alive) return Promise.reject(new Error("Cannot run command: the shell has exited"));
+    if (this.current) return Promise.reject(new Error("Cannot run command: the shell is busy"));
+    const token = randomBytes(8).toString("hex");
+    return new Promise<RunOutcome>((resolve, reject) => {
+      this.current = {
+        token,
+        out: new MarkerScanner(token),
+        err: new MarkerScanner(token),
+        sink,
+        pre: new Set(descendantsOf(this.pid)),
+        killed: false,
+        resolve,
+        reject,
+      };
+      this.child.stdin.write(this.script(command, o, token));
+    });
+  }
+
+  private script(command: string, o: RunOptions, token: string): string {
+    const state = bashQuote(this.opts.stateFile);
+    let body: string;
+    if (o.env || o.cwd) {
+      const pre: string[] = [];
+      if (o.cwd) pre.push(`builtin cd -- ${bashQuote(o.cwd)} || builtin exit 1`);
+      if (o.env) pre.push(exportLines(o.env));
+      body = `(\n${pre.join("\n")}\nbuiltin eval "$__atoll_c"\n) </dev/null`;
+    } else {
+      body = `builtin eval "$__atoll_c" </dev/null`;
+    }
+    return [
+      `__atoll_c=${bashQuote(command)}`,
+      `builtin export ATOLL_EXEC_ID=${token}`,
+      body,
+      `__atoll_s=$?`,
+      `builtin unset -v __atoll_c ATOLL_EXEC_ID`,
+      `{ builtin export -p; builtin printf 'builtin cd -- %q\\n' "$PWD"; } >${state} 2>/dev/null`,
+      `builtin printf '\\0__ATOLL_%s:%d\\0' ${token} "$__atoll_s"`,
+      `builtin printf '\\0__ATOLL_%s:%d\\0' ${token} "$__atoll_s" >&2`,
+      "",
+    ].join("\n");
+  }
+
+  private onData(b: Buffer, isErr: boolean): void {
+    const c = this.current;
+    if (!c) return; // output of background jobs between commands is dropped
+    const r = (isErr ? c.err : c.out).push(b);
+    if (r.data.length) (isErr ? c.sink.stderr : c.sink.stdout)(r.data);
+    if (r.exitCode !== undefined) c.exitCode = r.exitCode;
+    if (c.out.done && c.err.done) {
+      this.current = null;
+      c.resolve({ exitCode: c.exitCode ?? 0, shellExited: false, killed: c.killed });
+    }
+  }
+
+  private finishOnExit(): void {
+    const c = this.current;
+    if (!c) return;
+    this.current = null;
+    const o = c.out.flush();
+    if (o.length) c.sink.stdout(o);
+    const e = c.err.flush();
+    if (e.length) c.sink.stderr(e);
+    const info = this.exitInfo!;
+    const exitCode = c.exitCode ?? info.code ?? 128 + signalNumber(info.signal ?? "SIGKILL");
+    c.resolve({ exitCode, shellExited: true, killed: c.killed });
+  }
+
+  pause(): void {
+    this.child.stdout.pause();
+    this.child.stderr.pause();
+  }
+
+  resume(): void {
+    this.child.stdout.resume();
+    this.child.stderr.resume();
+  }
+
+  /**
+   * Kills the running command: the shell (a builtin loop would otherwise never stop, and a
+   * killed child would only let the rest of the command list run) and every process the command
+   * started, including ones that left the tree; earlier `&` jobs are spared.
+   */
+  async killCommand(): Promise<void> {
+    const c = this.current;
+    if (!c || !this.alive) return;
+    c.killed = true;
+    try {
+      process.kill(this.pid, "SIGSTOP");
+    } catch {
+      /* gone */
+    }
+    let victims = descendantsOf(this.pid).filter((p) => !c.pre.has(p));
+    signalAll(victims, "SIGSTOP");
+    victims = [...new Set([...victims, ...victims.flatMap((p) => descendantsOf(p))])];
+    signalAll([this.pid, ...victims], "SIGKILL");
+    await killTree({ envTag: `ATOLL_EXEC_ID=${c.token}`, roots: victims }, "SIGKILL");
+    await this.exited;
+  }
+
+  /** Ends the shell and everything it started (session delete, agent shutdown). */
+  async destroy(): Promise<void> {
+    const c = this.current;
+    const tag = c ? `ATOLL_EXEC_ID=${c.token}` : undefined;
+    if (c) c.killed = true;
+    const roots = [this.pid, ...descendantsOf(this.pid)];
+    if (this.alive) {
+      try {
+        process.kill(this.pid, "SIGKILL");
+      } catch {
+        /* gone */
+      }
+    }
+    await killTree({ roots, envTag: tag }, "SIGKILL");
+    await this.exited;
+  }
+}
