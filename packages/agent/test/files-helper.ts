@@ -53,6 +53,8 @@ export interface TestAgent {
   port: number;
   pid: number;
   workspace: string;
+  /** Everything the agent logged to stderr so far. */
+  logs(): string;
   stop(): Promise<void>;
 }
 
@@ -66,21 +68,20 @@ export async function startAgent(env: Record<string, string> = {}): Promise<Test
     env: { ...process.env, ATOLL_WORKSPACE: workspace, ATOLL_AGENT_PORT: String(port), ATOLL_AGENT_HOST: "127.0.0.1", ...env },
   });
   // Ready when the agent logs that it listens.
+  let log = "";
   await new Promise<void>((resolve, reject) => {
-    let log = "";
-    const onData = (c: Buffer) => {
+    child.stderr!.on("data", (c: Buffer) => {
       log += c.toString();
       if (log.includes("listening on")) resolve();
-    };
-    child.stderr!.on("data", onData);
+    });
     child.once("exit", (code) => reject(new Error(`agent exited early (${code}): ${log}`)));
   });
-  child.stderr!.resume();
   return {
     url: `http://127.0.0.1:${port}`,
     port,
     pid: child.pid!,
     workspace,
+    logs: () => log,
     async stop() {
       if (child.exitCode === null) {
         const gone = new Promise((r) => child.once("exit", r));
