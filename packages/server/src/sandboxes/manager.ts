@@ -327,9 +327,16 @@ export class SandboxManager extends EventEmitter<ManagerEvents> implements Sandb
   }
 
   private async stopLocked(id: string, why: string): Promise<void> {
+    const row = this.row(id);
     this.idle.untrack(id);
     this.emit("stopped", id);
-    await this.driver.stop(id);
+    try {
+      await this.driver.stop(id);
+    } catch (e) {
+      // Still running as far as we know: keep tracking so a later sweep retries.
+      this.idle.track(id, row.sleepAfterMs, row.keepAlive);
+      throw e;
+    }
     this.setStatus(id, "sleeping");
     this.stats.sleeps++;
     this.log.info(`sandbox ${id} sleeping (${why})`);

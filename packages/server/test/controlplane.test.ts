@@ -1,0 +1,276 @@
+// Control plane against an in-process fake driver: registry, auth, bad input, forwarding
+// (streams, abort, headers), lifecycle (sleep/wake, holds, keepAlive, pause) and adoption.
+import { test, after } from "node:test";
+import assert from "node:assert/strict";
+import { createHash, randomBytes } from "node:crypto";
+import { mkdtempSync, rmSync, statSync, readFileSync } from "node:fs";
+import { connect } from "node:net";
+import os from "node:os";
+import path from "node:path";
+import { createApp, type App } from "../src/app.js";
+import { makeConfig, type ServerConfig } from "../src/config.js";
+import { silentLogger } from "../src/log.js";
+import { FakeDriver } from "./fake-driver.js";
+
+const dirs: string[] = [];
+const apps: App[] = [];
+const driver = new FakeDriver();
+
+after(async () => {
+  for (const a of apps) await a.close();
+  await driver.shutdown();
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+async function boot(over: Partial<ServerConfig> = {}, dataDir?: string) {
+  const dir = dataDir ?? mkdtempSync(path.join(os.tmpdir(), "atoll-cp-"));
+  if (!dataDir) dirs.push(dir);
+  const config = makeConfig({ dataDir: dir, port: 0, host: "127.0.0.1", apiKey: "k-test", idleCheckMs: 50, shutdownGraceMs: 500, baseImage: "/nonexistent", ...over });
+  const app = await createApp(config, { driver, log: silentLogger });
+  apps.push(app);
+  const url = await app.listen();
+  const call = async (method: string, p: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const res = await fetch(url + p, {
+      method,
+      headers: { authorization: `Bearer ${app.apiKey}`, ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
+      body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body),
+    });
+    const text = await res.text();
+    let json: any;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      json = text;
+    }
+    return { status: res.status, body: json };
+  };
+  return { app, url, call, dir };
+}
+
+/** Sends raw bytes over TCP and returns the raw response text. */
+function rawRequest(port: number, data: Buffer | string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = connect(port, "127.0.0.1");
+    let out = "";
+    s.on("data", (d) => (out += d.toString()));
+    s.on("end", () => resolve(out));
+    s.on("error", reject);
+    s.write(data);
+  });
+}
+
+const portOf = (url: string) => Number(new URL(url).port);
+
+test("get-or-create is idempotent under 10 concurrent PUTs", async () => {
+  const { call } = await boot();
+  const before = driver.calls.filter((c) => c === "start:race-box").length;
+  const rs = await Promise.all(Array.from({ length: 10 }, () => call("PUT", "/v1/sandboxes/race-box", {})));
+  assert.deepEqual(rs.map((r) => r.status).sort(), [200, 200, 200, 200, 200, 200, 200, 200, 200, 201]);
+  assert.equal(rs.filter((r) => r.body.created === true).length, 1);
+  assert.equal(driver.calls.filter((c) => c === "start:race-box").length - before, 1);
+  const list = await call("GET", "/v1/sandboxes");
+  assert.deepEqual(list.body.sandboxes.map((s: any) => s.id), ["race-box"]);
+  assert.equal(list.body.sandboxes[0].status, "running");
+});
+
+test("get, patch and destroy; destroy removes driver state and row", async () => {
+  const { call } = await boot();
+  await call("PUT", "/v1/sandboxes/life-1", { sleepAfter: "5m", limits: { memoryMiB: 256 } });
+  const g = await call("GET", "/v1/sandboxes/life-1");
+  assert.equal(g.status, 200);
+  assert.equal(g.body.sleepAfterMs, 300_000);
+  assert.equal(g.body.limits.memoryMiB, 256);
+  assert.equal(g.body.limits.cpu, 1);
+  const p = await call("PATCH", "/v1/sandboxes/life-1", { keepAlive: true, sleepAfter: 90 });
+  assert.equal(p.body.keepAlive, true);
+  assert.equal(p.body.sleepAfterMs, 90_000);
+  const d = await call("DELETE", "/v1/sandboxes/life-1");
+  assert.deepEqual(d.body, { success: true, id: "life-1" });
+  assert.equal(driver.boxes.has("life-1"), false);
+  assert.equal((await call("GET", "/v1/sandboxes/life-1")).body.code, "SANDBOX_NOT_FOUND");
+  assert.equal((await call("DELETE", "/v1/sandboxes/life-1")).status, 404);
+  assert.equal((await call("GET", "/v1/sandboxes/life-1/api/headers")).body.code, "SANDBOX_NOT_FOUND");
+});
+
+test("auth: health is public, everything else needs the key; a generated key is stored 0600", async () => {
+  const { url, app, dir } = await boot({ apiKey: undefined });
+  assert.match(app.apiKey, /^atoll_/);
+  assert.equal(app.apiKeyGenerated, true);
+  const f = path.join(dir, "api-key");
+  assert.equal(statSync(f).mode & 0o777, 0o600);
+  assert.equal(readFileSync(f, "utf8").trim(), app.apiKey);
+  assert.equal((await fetch(url + "/v1/health")).status, 200);
+  const none = await fetch(url + "/v1/sandboxes");
+  assert.equal(none.status, 401);
+  assert.equal(((await none.json()) as any).code, "UNAUTHORIZED");
+  const wrong = await fetch(url + "/v1/sandboxes", { headers: { authorization: "Bearer nope" } });
+  assert.equal(wrong.status, 401);
+  const basic = await fetch(url + "/v1/sandboxes", { headers: { authorization: `Basic ${app.apiKey}` } });
+  assert.equal(basic.status, 401);
+  // unknown /v1 routes do not reveal themselves without a key
+  assert.equal((await fetch(url + "/v1/nope")).status, 401);
+  const ok = await fetch(url + "/v1/sandboxes", { headers: { authorization: `Bearer ${app.apiKey}` } });
+  assert.equal(ok.status, 200);
+});
+
+test("bad input gets coded 4xx and the server stays up", async () => {
+  const { call, url } = await boot({ maxJsonBody: 64 * 1024 });
+  const cases: [string, string, unknown, number, string][] = [
+    ["PUT", "/v1/sandboxes/ok-id", "{not json", 400, "INVALID_JSON"],
+    ["PUT", "/v1/sandboxes/ok-id", "[1,2]", 400, "INVALID_JSON"],
+    ["PUT", "/v1/sandboxes/Bad_ID", {}, 400, "INVALID_SANDBOX_ID"],
+    ["PUT", `/v1/sandboxes/${"a".repeat(64)}`, {}, 400, "INVALID_SANDBOX_ID"],
+    ["PUT", "/v1/sandboxes/-x", {}, 400, "INVALID_SANDBOX_ID"],
+    ["PUT", "/v1/sandboxes/a%00b", {}, 400, "INVALID_SANDBOX_ID"],
+    ["PUT", "/v1/sandboxes/ok-id", { envVars: { A: "x\u0000y" } }, 400, "VALIDATION_FAILED"],
+    ["PUT", "/v1/sandboxes/ok-id", { envVars: { "1A": "x" } }, 400, "VALIDATION_FAILED"],
+    ["PUT", "/v1/sandboxes/ok-id", { sleepAfter: "soon" }, 400, "VALIDATION_FAILED"],
+    ["PUT", "/v1/sandboxes/ok-id", { keepAlive: "yes" }, 400, "VALIDATION_FAILED"],
+    ["PUT", "/v1/sandboxes/ok-id", { limits: { memoryMiB: 1e9 } }, 400, "LIMIT_EXCEEDED"],
+    ["PUT", "/v1/sandboxes/ok-id", { limits: { cpu: 64 } }, 400, "LIMIT_EXCEEDED"],
+    ["PUT", "/v1/sandboxes/ok-id", { limits: { pids: -1 } }, 400, "VALIDATION_FAILED"],
+    ["PUT", "/v1/sandboxes/ok-id", { limits: { gpus: 1 } }, 400, "VALIDATION_FAILED"],
+    ["PUT", "/v1/sandboxes/ok-id", { template: "nope" }, 404, "TEMPLATE_NOT_FOUND"],
+    ["PUT", "/v1/sandboxes/ok-id", { fromSnapshot: "nope" }, 404, "SNAPSHOT_NOT_FOUND"],
+    ["PUT", "/v1/sandboxes/ok-id", "x".repeat(100 * 1024), 413, "PAYLOAD_TOO_LARGE"],
+    ["GET", "/v1/nothing-here", undefined, 404, "NOT_FOUND"],
+    ["POST", "/v1/sandboxes", {}, 405, "METHOD_NOT_ALLOWED"],
+    ["POST", "/v1/sandboxes/ok-id/snapshots", { name: "../x" }, 400, "VALIDATION_FAILED"],
+    ["DELETE", "/v1/snapshots/missing", undefined, 404, "SNAPSHOT_NOT_FOUND"],
+  ];
+  for (const [m, p, b, status, code] of cases) {
+    const r = await call(m, p, b);
+    assert.equal(r.status, status, `${m} ${p} ${String(JSON.stringify(b)).slice(0, 60)} → ${JSON.stringify(r.body).slice(0, 200)}`);
+    assert.equal(r.body.code, code, `${m} ${p}`);
+    assert.match(r.body.message, /^Cannot /);
+  }
+  // nothing was created by the rejected calls
+  assert.equal((await call("GET", "/v1/sandboxes/ok-id")).status, 404);
+  // malformed HTTP on the raw socket: NUL in the request line, garbage, oversized header
+  const port = portOf(url);
+  assert.match(await rawRequest(port, "GET /v1/health\0 HTTP/1.1\r\nHost: x\r\n\r\n"), /^HTTP\/1\.1 400/);
+  assert.match(await rawRequest(port, "\x16\x03\x01garbage\r\n\r\n"), /^HTTP\/1\.1 400/);
+  assert.match(await rawRequest(port, `GET /v1/health HTTP/1.1\r\nHost: x\r\nX-Big: ${"a".repeat(70_000)}\r\n\r\n`), /^HTTP\/1\.1 431/);
+  assert.equal((await fetch(url + "/v1/health")).status, 200);
+});
+
+test("forwarder: path and query kept, Authorization dropped, env passed via spec", async () => {
+  const { call } = await boot();
+  await call("PUT", "/v1/sandboxes/fw-1", { envVars: { FOO: "bar" } });
+  const r = await call("GET", "/v1/sandboxes/fw-1/api/headers?x=1&y=%20z", undefined, { "x-custom": "yes" });
+  assert.equal(r.status, 200);
+  assert.equal(r.body.url, "/api/headers?x=1&y=%20z");
+  assert.equal(r.body.headers.authorization, undefined);
+  assert.equal(r.body.headers["x-custom"], "yes");
+  assert.deepEqual(r.body.env, { FOO: "bar" });
+  const nf = await call("GET", "/v1/sandboxes/fw-1/api/nope");
+  assert.equal(nf.status, 404);
+  assert.equal(nf.body.code, "NOT_FOUND");
+});
+
+test("forwarder streams 64 MiB both ways intact", async () => {
+  const { url, app, call } = await boot();
+  await call("PUT", "/v1/sandboxes/fw-big", {});
+  const size = 64 * 1024 * 1024;
+  const chunk = randomBytes(1024 * 1024);
+  const want = createHash("sha256");
+  for (let i = 0; i < 64; i++) want.update(chunk);
+  let sent = 0;
+  const body = new ReadableStream<Uint8Array>({
+    pull(c) {
+      if (sent >= size) return c.close();
+      sent += chunk.length;
+      c.enqueue(chunk);
+    },
+  });
+  const res = await fetch(url + "/v1/sandboxes/fw-big/api/echo", { method: "POST", body, duplex: "half", headers: { authorization: `Bearer ${app.apiKey}` } } as RequestInit);
+  assert.equal(res.status, 200);
+  const got = createHash("sha256");
+  let n = 0;
+  for await (const c of res.body as any as AsyncIterable<Uint8Array>) {
+    got.update(c);
+    n += c.length;
+  }
+  assert.equal(n, size);
+  assert.equal(got.digest("hex"), want.digest("hex"));
+});
+
+test("forwarder flushes SSE per event and holds the sandbox awake while streaming", async () => {
+  const { url, app, call } = await boot();
+  await call("PUT", "/v1/sandboxes/fw-sse", { sleepAfter: 1 });
+  const t0 = Date.now();
+  const res = await fetch(url + "/v1/sandboxes/fw-sse/api/sse?n=4&gap=700", { headers: { authorization: `Bearer ${app.apiKey}` } });
+  assert.equal(res.headers.get("content-type"), "text/event-stream");
+  const reader = res.body!.getReader();
+  const first = await reader.read();
+  // the first event arrives long before the stream ends (≈2.1 s)
+  assert.ok(Date.now() - t0 < 1000, `first event after ${Date.now() - t0} ms`);
+  assert.match(Buffer.from(first.value!).toString(), /^data: \{"i":0/);
+  let text = Buffer.from(first.value!).toString();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += Buffer.from(value).toString();
+  }
+  assert.equal(text.match(/^data: /gm)!.length, 4);
+  // 2.1 s of streaming with sleepAfter 1 s: the hold kept it awake
+  assert.equal(app.manager.get("fw-sse").status, "running");
+  assert.ok(!driver.calls.includes("stop:fw-sse"));
+});
+
+test("client abort propagates to the agent", async () => {
+  const { url, app, call } = await boot();
+  await call("PUT", "/v1/sandboxes/fw-abort", {});
+  const box = driver.boxes.get("fw-abort")!;
+  const ac = new AbortController();
+  const res = await fetch(url + "/v1/sandboxes/fw-abort/api/hang", { headers: { authorization: `Bearer ${app.apiKey}` }, signal: ac.signal });
+  const reader = res.body!.getReader();
+  await reader.read();
+  assert.equal(box.aborted, 0);
+  ac.abort();
+  for (let i = 0; i < 100 && box.aborted === 0; i++) await new Promise((r) => setTimeout(r, 20));
+  assert.equal(box.aborted, 1);
+});
+
+test("idle sandboxes sleep and wake transparently; keepAlive ones never sleep", async () => {
+  const { call, app } = await boot();
+  await call("PUT", "/v1/sandboxes/idle-a", { sleepAfter: "1s" });
+  await call("PUT", "/v1/sandboxes/idle-b", { sleepAfter: "1s", keepAlive: true });
+  for (let i = 0; i < 60 && app.manager.get("idle-a").status !== "sleeping"; i++) await new Promise((r) => setTimeout(r, 50));
+  assert.equal(app.manager.get("idle-a").status, "sleeping");
+  assert.equal(driver.boxes.get("idle-a")!.state, "stopped");
+  assert.equal(app.manager.get("idle-b").status, "running");
+  const r = await call("GET", "/v1/sandboxes/idle-a/api/headers");
+  assert.equal(r.status, 200);
+  assert.equal(app.manager.get("idle-a").status, "running");
+  assert.ok(app.manager.stats.wakes >= 1);
+  // explicit sleep, then PUT wakes it
+  assert.equal((await call("POST", "/v1/sandboxes/idle-b/sleep")).body.status, "sleeping");
+  assert.equal((await call("PUT", "/v1/sandboxes/idle-b", {})).body.status, "running");
+});
+
+test("pause: forwarded calls get 409 SANDBOX_PAUSED until resume", async () => {
+  const { call } = await boot();
+  await call("PUT", "/v1/sandboxes/pz", {});
+  assert.equal((await call("POST", "/v1/sandboxes/pz/pause")).body.status, "paused");
+  const r = await call("GET", "/v1/sandboxes/pz/api/headers");
+  assert.equal(r.status, 409);
+  assert.equal(r.body.code, "SANDBOX_PAUSED");
+  assert.equal((await call("PUT", "/v1/sandboxes/pz", {})).body.status, "paused");
+  assert.equal((await call("POST", "/v1/sandboxes/pz/resume")).body.status, "running");
+  assert.equal((await call("GET", "/v1/sandboxes/pz/api/headers")).status, 200);
+});
+
+test("a restarted control plane adopts running and stopped sandboxes", async () => {
+  const first = await boot();
+  await first.call("PUT", "/v1/sandboxes/adopt-run", {});
+  await first.call("PUT", "/v1/sandboxes/adopt-stop", {});
+  await first.app.close();
+  await driver.stop("adopt-stop"); // e.g. the host rebooted it away
+  const second = await boot({}, first.dir);
+  const l = await second.call("GET", "/v1/sandboxes");
+  const byId = Object.fromEntries(l.body.sandboxes.map((s: any) => [s.id, s.status]));
+  assert.deepEqual(byId, { "adopt-run": "running", "adopt-stop": "sleeping" });
+  assert.equal((await second.call("GET", "/v1/sandboxes/adopt-stop/api/headers")).status, 200);
+  assert.equal(second.app.manager.get("adopt-stop").status, "running");
+});
