@@ -36,7 +36,7 @@ function agentBundle(): Promise<string> {
 function agentCommand(file: string): string[] {
   if (process.env.ATOLL_TEST_AGENT_NODE18 !== "1") return [process.execPath, file];
   const r = process.env.ATOLL_TEST_ROOTFS ?? "/var/lib/atoll/images/base/current/rootfs";
-  const script = `mount --bind /tmp "$0/tmp" && mount -t proc proc "$0/proc" && exec chroot "$0" /usr/bin/node "$1"`;
+  const script = `mount --bind /tmp "$0/tmp" && mount --rbind /dev "$0/dev" && mount -t proc proc "$0/proc" && exec chroot "$0" /usr/bin/node "$1"`;
   return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, r, file];
 }
 
@@ -58,11 +58,12 @@ export interface Agent {
 export async function startAgent(env: Record<string, string> = {}): Promise<Agent> {
   const file = await agentBundle();
   const workdir = fs.mkdtempSync(path.join(os.tmpdir(), "atoll-exec-wd-"));
+  const runDir = fs.mkdtempSync(path.join(os.tmpdir(), "atoll-exec-run-"));
   const port = await freePort();
   const [cmd, ...args] = agentCommand(file);
   const child: ChildProcess = spawn(cmd!, args, {
     stdio: ["ignore", "ignore", "pipe"],
-    env: { ...process.env, ATOLL_WORKDIR: workdir, ATOLL_AGENT_PORT: String(port), ATOLL_AGENT_HOST: "127.0.0.1", ...env },
+    env: { ...process.env, ATOLL_WORKDIR: workdir, ATOLL_AGENT_RUN_DIR: runDir, ATOLL_AGENT_PORT: String(port), ATOLL_AGENT_HOST: "127.0.0.1", ...env },
   });
   await new Promise<void>((resolve, reject) => {
     let log = "";
@@ -89,6 +90,7 @@ export async function startAgent(env: Record<string, string> = {}): Promise<Agen
         await gone;
       }
       fs.rmSync(workdir, { recursive: true, force: true });
+      fs.rmSync(runDir, { recursive: true, force: true });
     },
   };
 }

@@ -101,7 +101,8 @@ export class Shell {
         setTimeout(finish, 100).unref();
       });
     });
-    const init = ["builtin set +o history 2>/dev/null"];
+    // Aliases defined in one command expand in later ones, as in an interactive shell.
+    const init = ["builtin set +o history 2>/dev/null; builtin shopt -s expand_aliases"];
     if (opts.restore) init.push(`[ -r ${bashQuote(opts.stateFile)} ] && builtin . ${bashQuote(opts.stateFile)} >/dev/null 2>&1`);
     this.child.stdin.write(init.join("\n") + "\n");
   }

@@ -1,8 +1,10 @@
 // The agent's shared session and process registries (one per agent process).
 // On SIGTERM/SIGINT the agent ends its shells and processes before exiting, so nothing it
 // started outlives it (they are detached from the agent's process group).
+import { rmSync } from "node:fs";
 import { ProcessManager } from "../process/manager.js";
 import { SessionManager } from "./manager.js";
+import { runDir } from "./rundir.js";
 
 let state: { sessions: SessionManager; processes: ProcessManager } | null = null;
 
@@ -15,6 +17,7 @@ export function agentState(): { sessions: SessionManager; processes: ProcessMana
       const bound = setTimeout(() => process.exit(128 + (sig === "SIGINT" ? 2 : 15)), 3000);
       void Promise.allSettled([s.processes.killAll("SIGKILL"), s.sessions.destroyAll()]).then(() => {
         clearTimeout(bound);
+        rmSync(runDir(), { recursive: true, force: true });
         process.exit(128 + (sig === "SIGINT" ? 2 : 15));
       });
     };
