@@ -29,6 +29,6 @@ export function executorArgv(kind: ExecutorKind): string[] {
     const runner = process.env.ATOLL_INTERPRETER_PYTHON_RUNNER ?? runtimeFile("python_runner.py");
     return [...prefix, "-u", runner];
   }
-  const runner = runtimeFile("js_runner.mjs");
+  const runner = process.env.ATOLL_INTERPRETER_JS_RUNNER ?? runtimeFile("js_runner.mjs");
   return [process.execPath, runner];
 }

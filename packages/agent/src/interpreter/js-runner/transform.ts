@@ -104,9 +104,10 @@ export function transformCell(code: string): Transformed {
       }
       case "ExpressionStatement": {
         if (i === body.length - 1 && !(stmt as any).directive) {
-          const e = (stmt as any).expression as Node;
-          edits.push({ start: e.start, end: e.start, text: "return { v: (" });
-          edits.push({ start: e.end, end: e.end, text: ") }" });
+          // The statement's range keeps parentheses around the expression: `({ a: 1 })`.
+          const end = code[stmt.end - 1] === ";" ? stmt.end - 1 : stmt.end;
+          edits.push({ start: stmt.start, end: stmt.start, text: "return { v: (" });
+          edits.push({ start: end, end: end, text: ") }" });
         }
         break;
       }
