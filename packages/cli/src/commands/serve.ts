@@ -1,0 +1,17 @@
+// atoll serve: runs the control plane in this process (configuration: ATOLL_* env; flags override).
+import { parseArgs, str } from "../args.js";
+import type { Command } from "./types.js";
+
+export const serve: Command = {
+  usage: "serve [--host H] [--port N] [--data-dir D]   run the control plane (see docs/control-plane.md)",
+  async run(argv, { env }) {
+    const p = parseArgs(argv);
+    if (str(p, "host")) env.ATOLL_HOST = str(p, "host");
+    if (str(p, "port")) env.ATOLL_PORT = str(p, "port");
+    if (str(p, "data-dir")) env.ATOLL_DATA_DIR = str(p, "data-dir");
+    // Imported lazily so the other commands do not load the server.
+    const server = (await import("@atoll/server")) as { configFromEnv: (e?: NodeJS.ProcessEnv) => unknown; startServer: (c: unknown) => Promise<unknown> };
+    await server.startServer(server.configFromEnv(env));
+    return new Promise<number>(() => {}); // runs until a signal stops the process
+  },
+};
