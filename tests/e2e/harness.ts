@@ -235,3 +235,37 @@ export async function waitFor<T>(what: string, check: () => Promise<T> | T, time
     await new Promise((r) => setTimeout(r, intervalMs));
   }
 }
+
+/** Runs a command in a sandbox through the control plane (POST /api/execute); returns the agent's JSON. */
+export async function exec(atoll: Atoll, id: string, command: string, extra: Record<string, unknown> = {}): Promise<{ status: number; stdout: string; stderr: string; exitCode: number; body: any }> {
+  const r = await atoll.json("POST", `/v1/sandboxes/${id}/api/execute`, { command, ...extra });
+  return { status: r.status, stdout: r.body?.stdout, stderr: r.body?.stderr, exitCode: r.body?.exitCode, body: r.body };
+}
+
+/** Host-side names of a sandbox's resources (oci driver), read from its data dir without starting anything. */
+export async function hostResources(dataDir: string, id: string) {
+  const { createOciDriver } = await import("../../packages/server/src/drivers/oci/index.js");
+  const d = createOciDriver({ dataDir, poolSize: 0 });
+  return { ...d.resources(id), runtimeRoot: d.cfg.runtimeRoot };
+}
+
+/** Memory cgroup directory of a sandbox (cgroup v1 or v2), whether or not it exists. */
+export function memoryCgroupDir(cgroupsPath: string): string {
+  return existsSync("/sys/fs/cgroup/memory") ? `/sys/fs/cgroup/memory${cgroupsPath}` : `/sys/fs/cgroup${cgroupsPath}`;
+}
+
+/** What is left on the host of a destroyed sandbox: [] when nothing leaked. */
+export function leftovers(r: Awaited<ReturnType<typeof hostResources>>): string[] {
+  const out: string[] = [];
+  const check = (what: string, p: string) => existsSync(p) && out.push(`${what} ${p}`);
+  check("dir", r.dir);
+  check("netns", `/run/netns/${r.netns}`);
+  if (r.veth) check("veth", `/sys/class/net/${r.veth}`);
+  for (const ctl of ["memory", "pids", "cpu", "cpu,cpuacct", "freezer", ""]) check("cgroup", path.join("/sys/fs/cgroup", ctl, r.cgroup));
+  check("container state", path.join(r.runtimeRoot, r.container));
+  for (const line of readFileSync("/proc/mounts", "utf8").split("\n")) {
+    const m = line.split(" ")[1] ?? "";
+    if (m === r.dir || m.startsWith(r.dir + "/") || m === r.rootfs || m === r.diskMnt) out.push(`mount ${m}`);
+  }
+  return out;
+}
