@@ -3,7 +3,7 @@
 // each is checked with lstat against a snapshot of known entries to tell create, modify and delete
 // apart. New subdirectories get their own watcher and are scanned, so files created in them
 // before the watcher was in place are still reported.
-import fs from "node:fs";
+import fs, { type Stats } from "node:fs";
 import fsp from "node:fs/promises";
 import path from "node:path";
 
@@ -29,7 +29,12 @@ export interface TreeWatcherOptions {
 interface Entry {
   isDir: boolean;
   ino: number;
+  /** size, mtime and mode when last reported: a change event that alters none of them is not a modify. */
+  sig: string;
 }
+
+const sigOf = (st: Stats) => `${st.size}:${st.mtimeMs}:${st.mode}`;
+const entryOf = (st: Stats): Entry => ({ isDir: st.isDirectory(), ino: st.ino, sig: sigOf(st) });
 
 interface RawEvent {
   dir: string;
@@ -98,7 +103,7 @@ export class TreeWatcher {
       if (this.hidden(name) || entries.has(name)) continue;
       const st = await fsp.lstat(path.join(dir, name)).catch(() => null);
       if (!st || entries.has(name)) continue;
-      entries.set(name, { isDir: st.isDirectory(), ino: st.ino });
+      entries.set(name, entryOf(st));
       if (reportNew) this.opts.onEvent({ type: "create", path: path.join(dir, name), isDirectory: st.isDirectory() });
       if (st.isDirectory() && this.opts.recursive) await this.addDir(path.join(dir, name), reportNew);
     }
@@ -156,12 +161,14 @@ export class TreeWatcher {
       if (!st || !before) return; // the create/delete event for it tells the story
       // Several writes in one batch are one modify.
       if (this.queue.some((q) => q.dir === ev.dir && q.name === name && q.kind === "change")) return;
-      if (!st.isDirectory()) this.opts.onEvent({ type: "modify", path: full, isDirectory: false });
+      if (st.isDirectory() || sigOf(st) === before.sig) return;
+      before.sig = sigOf(st);
+      this.opts.onEvent({ type: "modify", path: full, isDirectory: false });
       return;
     }
 
     if (st && !before) {
-      entries.set(name, { isDir: st.isDirectory(), ino: st.ino });
+      entries.set(name, entryOf(st));
       // Changes already queued for this new file are part of its creation.
       this.queue = this.queue.filter((q) => !(q.dir === ev.dir && q.name === name && q.kind === "change"));
       const i = this.pendingDeletes.findIndex((d) => d.entry.ino === st.ino && d.entry.isDir === st.isDirectory());
@@ -182,7 +189,7 @@ export class TreeWatcher {
     } else if (st && before) {
       // Replaced in place (e.g. an editor's atomic save renames a temp file over it).
       if (st.ino !== before.ino) {
-        entries.set(name, { isDir: st.isDirectory(), ino: st.ino });
+        entries.set(name, entryOf(st));
         this.flushDeletes();
         this.opts.onEvent({ type: "modify", path: full, isDirectory: st.isDirectory() });
       }
