@@ -23,12 +23,15 @@ before(async () => {
   archive = path.join(tmp, "img.tar");
   const layer = await tarOf([
     { name: "bin/sh", body: "#!", mode: 0o755 },
+    { name: "bin/bash", body: "#!", mode: 0o755 },
+    { name: "usr/bin/tini", body: "#!", mode: 0o755 },
+    { name: "usr/local/bin/node", body: "#!", mode: 0o755 },
     { name: "app/server.js", body: "//" },
   ]);
   await writeFile(archive, await dockerSave([layer]));
   rootfsDir = path.join(tmp, "rootfs");
   await mkdir(path.join(rootfsDir, "usr/bin"), { recursive: true });
-  await writeFile(path.join(rootfsDir, "usr/bin/sh"), "#!");
+  for (const f of ["sh", "bash", "tini", "node"]) await writeFile(path.join(rootfsDir, "usr/bin", f), "#!");
   const { symlink } = await import("node:fs/promises");
   await symlink("usr/bin", path.join(rootfsDir, "bin")); // merged-/usr layout
   db = new Database(":memory:");
@@ -53,7 +56,7 @@ describe("template registry", () => {
     await assert.rejects(reg.create({ name: "t", source: { type: "rootfs", path: rootfsDir }, ports: [3000] }), code("INVALID_TEMPLATE", /reserved/));
     await assert.rejects(reg.create({ name: "t", source: { type: "rootfs", path: rootfsDir }, env: { "A-B": "x" } }), code("INVALID_TEMPLATE", /variable name/));
     await assert.rejects(reg.create({ name: "t", source: { type: "rootfs", path: rootfsDir }, workdir: "app" }), code("INVALID_TEMPLATE", /workdir/));
-    await assert.rejects(reg.create({ name: "t", source: { type: "rootfs", path: tmp } }), code("INVALID_TEMPLATE", /no \/bin\/sh/));
+    await assert.rejects(reg.create({ name: "t", source: { type: "rootfs", path: tmp } }), code("INVALID_TEMPLATE", /lacks \/bin\/sh, \/usr\/bin\/tini, node \(>= 18\), bash/));
     assert.deepEqual(reg.list().map((t) => t.name), ["base"]);
   });
 
@@ -118,7 +121,7 @@ describe("template registry", () => {
     assert.deepEqual(await readdir(path.join(tmp, "data/templates")), []);
     const noShell = path.join(tmp, "noshell.tar");
     await writeFile(noShell, await dockerSave([await tarOf([{ name: "app/x", body: "" }])]));
-    await assert.rejects(reg.create({ name: "noshell", source: { type: "oci-archive", path: noShell } }), code("INVALID_TEMPLATE", /no \/bin\/sh/));
+    await assert.rejects(reg.create({ name: "noshell", source: { type: "oci-archive", path: noShell } }), code("INVALID_TEMPLATE", /lacks \/bin\/sh/));
     assert.deepEqual(await readdir(path.join(tmp, "data/templates")), []);
     assert.throws(() => reg.resolve("noshell"), code("TEMPLATE_NOT_FOUND"));
   });

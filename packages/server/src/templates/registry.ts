@@ -105,7 +105,7 @@ export class TemplateRegistry {
         owned = 1;
         defaults = res;
       }
-      await assertHasShell(rootfs);
+      await assertRunnable(rootfs);
       const workdir = req.workdir ?? defaults.workdir;
       // "" disables the image's own Entrypoint/Cmd
       const startup = req.startup !== undefined ? req.startup || undefined : defaults.startup;
@@ -204,13 +204,35 @@ export class TemplateRegistry {
   }
 }
 
-/** entry.sh needs /bin/sh; refuse images without one rather than fail at every sandbox start. */
-async function assertHasShell(rootfs: string): Promise<void> {
-  const bin = await resolveDir(rootfs, ["bin"], false).catch(() => null);
-  const ok = bin && (await lstat(path.join(bin, "sh")).catch(() => null));
-  if (!ok) {
+/**
+ * What every sandbox runs from the template's own filesystem (drivers/oci/spec.ts and
+ * packages/agent/runtime/entry.sh): tini as init, /bin/sh for entry.sh, node (≥ 18) for the
+ * agent, bash for exec and sessions. Checked at registration so a bad image fails once, clearly,
+ * instead of at every sandbox start.
+ */
+export const RUNTIME_NEEDS: { what: string; anyOf: string[] }[] = [
+  { what: "/bin/sh", anyOf: ["bin/sh"] },
+  { what: "/usr/bin/tini", anyOf: ["usr/bin/tini"] },
+  { what: "node (>= 18)", anyOf: ["usr/local/bin/node", "usr/bin/node", "bin/node"] },
+  { what: "bash", anyOf: ["usr/local/bin/bash", "usr/bin/bash", "bin/bash"] },
+];
+
+async function existsInRoot(rootfs: string, rel: string): Promise<boolean> {
+  const comps = rel.split("/");
+  const dir = await resolveDir(rootfs, comps.slice(0, -1), false).catch(() => null);
+  return !!dir && !!(await lstat(path.join(dir, comps[comps.length - 1]!)).catch(() => null));
+}
+
+async function assertRunnable(rootfs: string): Promise<void> {
+  const missing: string[] = [];
+  for (const need of RUNTIME_NEEDS) {
+    let found = false;
+    for (const rel of need.anyOf) if (!found && (await existsInRoot(rootfs, rel))) found = true;
+    if (!found) missing.push(need.what);
+  }
+  if (missing.length > 0) {
     const top = await readdir(rootfs).catch(() => [] as string[]);
-    throw invalid(`the image has no /bin/sh (sandboxes start through a shell script); top-level entries: ${top.slice(0, 12).join(", ") || "none"}`, { rootfs });
+    throw invalid(`the image lacks ${missing.join(", ")} (every sandbox starts tini → /bin/sh entry script → the Node agent, and runs commands with bash; see docs/templates.md); its top-level entries: ${top.slice(0, 12).join(", ") || "none"}`, { rootfs, missing });
   }
 }
 
