@@ -22,6 +22,12 @@ export interface OciDriverConfig {
   agentDir?: string;
   /** Default limits for sandboxes whose spec leaves them out. */
   defaults?: Partial<SandboxLimits>;
+  /**
+   * Host Node binary bind-mounted read-only at /opt/atoll/bin/node to run the agent (starts ≈ 4× faster
+   * than bookworm's Node 18). Default: this process's node when the image has its shared libraries;
+   * false: always use the image's `node`.
+   */
+  agentNode?: string | false;
   /** Host uid/gid that root inside maps to, and the range size (default 100000 + 65536). */
   uidBase?: number;
   uidCount?: number;
@@ -45,6 +51,7 @@ export interface ResolvedConfig {
   poolSize: number;
   agentDir: string;
   defaults: SandboxLimits;
+  agentNode: string | false | undefined;
   uidBase: number;
   uidCount: number;
   startTimeoutMs: number;
@@ -75,6 +82,7 @@ export function resolveConfig(c: OciDriverConfig): ResolvedConfig {
     poolSize: c.poolSize ?? 2,
     agentDir: c.agentDir ?? REPO_AGENT_DIST,
     defaults: { ...DEFAULT_LIMITS, ...(c.defaults ?? {}) },
+    agentNode: c.agentNode,
     uidBase: c.uidBase ?? 100000,
     uidCount: c.uidCount ?? 65536,
     startTimeoutMs: c.startTimeoutMs ?? 15_000,

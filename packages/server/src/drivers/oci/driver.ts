@@ -6,6 +6,7 @@ import type { Driver, DriverSandbox, SandboxSpec } from "../types.js";
 import { resolveConfig, type OciDriverConfig, type ResolvedConfig } from "./config.js";
 import { run } from "./exec.js";
 import { ensureHost } from "./host.js";
+import { pickAgentNode } from "./agent-node.js";
 import { Ipam, parseSubnet } from "./ipam.js";
 import { KeyedLock } from "./lock.js";
 import { netnsPath } from "./netns.js";
@@ -55,6 +56,7 @@ export class OciDriver implements Driver {
       if (!existsSync(netnsPath(this.layout.netns(name)))) this.ctx.ipam.release(ip, owner);
     }
     await this.pool.reapStale();
+    if (existsSync(cfg.baseImage)) this.ctx.agentNode = await pickAgentNode(cfg.agentNode, cfg.baseImage);
     if (cfg.poolSize > 0 && existsSync(cfg.baseImage)) {
       await shiftedBase(cfg.baseImage, cfg.uidBase, cfg.uidCount);
       this.pool.refill();

@@ -18,6 +18,8 @@ export const HOSTNAME = "sandbox";
 
 export interface Ctx {
   cfg: ResolvedConfig;
+  /** Host node for the agent when usable in the base image (see agent-node.ts). */
+  agentNode?: string;
   layout: Layout;
   runtime: OciRuntime;
   ipam: Ipam;
@@ -132,6 +134,8 @@ export async function bringUp(ctx: Ctx, rec: SandboxRecord): Promise<string> {
       etc: { resolv: path.join(etc, "resolv.conf"), hosts: path.join(etc, "hosts"), hostname: path.join(etc, "hostname") },
       startup: rec.startup,
       workdir: rec.workdir,
+      // the host node is checked against the base image; other templates use their own node
+      agentNode: rec.rootfs === cfg.baseImage ? ctx.agentNode : undefined,
     });
     writeFileSync(path.join(layout.dir(name), "config.json"), JSON.stringify(spec));
     const container = layout.container(name);

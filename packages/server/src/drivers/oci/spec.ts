@@ -18,6 +18,8 @@ export interface SpecInput {
   etc: { resolv: string; hosts: string; hostname: string };
   startup?: string;
   workdir?: string;
+  /** Host node binary for the agent (bind-mounted at /opt/atoll/bin/node), if any. */
+  agentNode?: string;
 }
 
 // Docker's default capability set.
@@ -58,6 +60,7 @@ export function buildSpec(s: SpecInput): Record<string, unknown> {
     ATOLL_WORKDIR: s.workdir ?? "/workspace",
   };
   if (s.startup) env.ATOLL_STARTUP = s.startup;
+  if (s.agentNode) env.ATOLL_AGENT_NODE = "/opt/atoll/bin/node";
   const ro = ["bind", "ro", "nosuid", "nodev"];
   return {
     ociVersion: "1.0.2",
@@ -86,6 +89,7 @@ export function buildSpec(s: SpecInput): Record<string, unknown> {
       { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
       { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime", "ro"] },
       { destination: "/opt/atoll/agent", type: "bind", source: s.agentDir, options: ["rbind", "ro", "nosuid", "nodev"] },
+      ...(s.agentNode ? [{ destination: "/opt/atoll/bin/node", type: "bind", source: s.agentNode, options: ro }] : []),
       { destination: "/etc/resolv.conf", type: "bind", source: s.etc.resolv, options: ro },
       { destination: "/etc/hosts", type: "bind", source: s.etc.hosts, options: ro },
       { destination: "/etc/hostname", type: "bind", source: s.etc.hostname, options: ro },
