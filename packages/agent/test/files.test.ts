@@ -1,6 +1,7 @@
 // Files API against a real agent process: CF-compatible routes, metadata, binary round trip, bad paths.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import path from "node:path";
 import zlib from "node:zlib";
@@ -224,6 +225,17 @@ describe("files API", () => {
     assert.deepEqual([noPath.status, noPath.body.code], [400, "VALIDATION_FAILED"]);
     const dirRead = await call("/api/read", { path: ws });
     assert.deepEqual([dirRead.status, dirRead.body.code], [400, "IS_DIRECTORY"]);
+    // FIFOs would block an open(): refused up front. Pseudo-files (size 0) are read to EOF.
+    execFileSync("mkfifo", [`${ws}/fifo`]);
+    for (const route of ["/api/read", "/api/read/stream", "/api/write"]) {
+      const r = await call(route, { path: `${ws}/fifo`, content: "x" });
+      assert.deepEqual([r.status, r.body.code], [400, "VALIDATION_FAILED"], route);
+    }
+    const fifoRaw = await fetch(`${agent.url}/api/files/raw?path=${encodeURIComponent(`${ws}/fifo`)}`);
+    assert.equal(fifoRaw.status, 400);
+    const version = fs.readFileSync("/proc/version", "utf8");
+    assert.equal((await call("/api/read", { path: "/proc/version" })).body.content, version);
+    assert.equal(await (await fetch(`${agent.url}/api/files/raw?path=/proc/version`)).text(), version);
     // The agent is still serving.
     assert.equal((await fetch(`${agent.url}/api/ping`)).status, 200);
   });

@@ -22,13 +22,42 @@ export interface ReadOutcome {
   size: number;
 }
 
-export async function readFileContent(p: string, requested?: FileEncoding): Promise<ReadOutcome> {
+/** Refuses what cannot be read as a file: directories, FIFOs (opening one blocks), sockets, devices. */
+export async function statReadable(p: string): Promise<import("node:fs").Stats> {
   const st = await fs.stat(p);
   if (st.isDirectory()) throw new AtollError(ErrorCode.IS_DIRECTORY, `Cannot read ${p}: it is a directory`, { path: p });
+  if (!st.isFile()) throw new AtollError(ErrorCode.VALIDATION_FAILED, `Cannot read ${p}: not a regular file`, { path: p });
+  return st;
+}
+
+/** Reads a whole regular file, up to `limit` bytes (files in /proc report size 0, so read to EOF). */
+export async function readCapped(p: string, limit: number): Promise<Buffer> {
+  const fh = await fs.open(p, "r");
+  try {
+    const parts: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const buf = Buffer.allocUnsafe(Math.min(1024 * 1024, limit + 1 - total));
+      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      if (bytesRead === 0) break;
+      parts.push(buf.subarray(0, bytesRead));
+      total += bytesRead;
+      if (total > limit) {
+        throw new AtollError(ErrorCode.PAYLOAD_TOO_LARGE, `Cannot read ${p}: larger than the ${limit}-byte limit of /api/read (use /api/read/stream or GET /api/files/raw)`, { path: p, limit });
+      }
+    }
+    return Buffer.concat(parts, total);
+  } finally {
+    await fh.close();
+  }
+}
+
+export async function readFileContent(p: string, requested?: FileEncoding): Promise<ReadOutcome> {
+  const st = await statReadable(p);
   if (st.size > MAX_READ_BYTES) {
     throw new AtollError(ErrorCode.PAYLOAD_TOO_LARGE, `Cannot read ${p}: ${st.size} bytes is over the ${MAX_READ_BYTES}-byte limit of /api/read (use /api/read/stream or GET /api/files/raw)`, { path: p, size: st.size, limit: MAX_READ_BYTES });
   }
-  const buf = await fs.readFile(p);
+  const buf = await readCapped(p, MAX_READ_BYTES);
   const det = detectType(p, buf.subarray(0, SNIFF_BYTES), buf.length <= SNIFF_BYTES);
   // A file that sniffs as text but is not valid UTF-8 further on is binary.
   const isBinary = det.isBinary || (buf.length > SNIFF_BYTES && !looksLikeText(buf, true));
@@ -62,6 +91,8 @@ export async function writeFileContent(p: string, data: Buffer): Promise<void> {
 async function refuseDirectory(p: string, verb: string): Promise<void> {
   const st = await fs.stat(p).catch(() => null);
   if (st?.isDirectory()) throw new AtollError(ErrorCode.IS_DIRECTORY, `Cannot ${verb} ${p}: it is a directory`, { path: p });
+  // Opening a FIFO for writing would block until a reader appears.
+  if (st && !st.isFile()) throw new AtollError(ErrorCode.VALIDATION_FAILED, `Cannot ${verb} ${p}: not a regular file`, { path: p });
 }
 
 /** Deletes a file or symlink. Directories are refused (IS_DIRECTORY), as in Cloudflare's API. */

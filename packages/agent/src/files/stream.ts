@@ -9,18 +9,22 @@ import { pipeline } from "node:stream/promises";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { AtollError, ErrorCode, encodeSSE, type FileStreamEvent } from "@atoll/protocol";
 import { detectType, SNIFF_BYTES, type Detected } from "./mime.js";
+import { readCapped, statReadable } from "./ops.js";
 
 /** Bytes per SSE chunk (before base64), as in Cloudflare's stream. */
 export const SSE_CHUNK = 64 * 1024;
 /** Read/write buffer for raw transfers: big enough for disk-speed, small enough to bound memory. */
 const RAW_CHUNK = 1024 * 1024;
+/** Largest size-0 (pseudo) file GET /api/files/raw reads whole. */
+const PSEUDO_FILE_LIMIT = 16 * 1024 * 1024;
 
 /** Opens a regular file for reading and sniffs its type. Directories are refused. */
 async function openForRead(p: string): Promise<{ fh: fsp.FileHandle; size: number; det: Detected }> {
+  await statReadable(p); // before open: opening a FIFO would block
   const fh = await fsp.open(p, "r");
   try {
     const st = await fh.stat();
-    if (st.isDirectory()) throw new AtollError(ErrorCode.IS_DIRECTORY, `Cannot read ${p}: it is a directory`, { path: p });
+    if (!st.isFile()) throw new AtollError(ErrorCode.VALIDATION_FAILED, `Cannot read ${p}: not a regular file`, { path: p });
     const sample = Buffer.alloc(Math.min(SNIFF_BYTES, st.size));
     const { bytesRead } = await fh.read(sample, 0, sample.length, 0);
     const det = detectType(p, sample.subarray(0, bytesRead), st.size <= SNIFF_BYTES);
@@ -76,28 +80,31 @@ function drained(res: ServerResponse): Promise<void> {
 
 /** GET /api/files/raw: the file's bytes, streamed with backpressure. */
 export async function sendRawFile(p: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
-  const { fh, size, det } = await openForRead(p);
+  const opened = await openForRead(p);
+  const { fh, det } = opened;
+  let size = opened.size;
+  // Files reporting size 0 may still have content (/proc, /sys): read them whole, capped.
+  let small: Buffer | null = null;
+  if (size === 0) {
+    await fh.close();
+    small = await readCapped(p, PSEUDO_FILE_LIMIT);
+    size = small.length;
+  }
   const headers: Record<string, string | number> = {
     "content-type": det.isBinary ? det.mimeType : `${det.mimeType}; charset=utf-8`,
     "content-length": size,
     "x-atoll-binary": det.isBinary ? "1" : "0",
     "content-disposition": `attachment; filename*=UTF-8''${encodeURIComponent(path.basename(p))}`,
   };
-  if (req.method === "HEAD") {
-    await fh.close();
+  if (req.method === "HEAD" || small) {
+    if (!small) await fh.close();
     res.writeHead(200, headers);
-    res.end();
+    res.end(req.method === "HEAD" ? undefined : small);
     return;
   }
   res.writeHead(200, headers);
   // Only the size announced in content-length is sent, even if the file grows meanwhile.
-  const rs = fh.createReadStream({ highWaterMark: RAW_CHUNK, start: 0, end: size > 0 ? size - 1 : 0 });
-  if (size === 0) {
-    rs.destroy();
-    await fh.close();
-    res.end();
-    return;
-  }
+  const rs = fh.createReadStream({ highWaterMark: RAW_CHUNK, start: 0, end: size - 1 });
   try {
     await pipeline(rs, res);
   } catch {
