@@ -145,6 +145,23 @@ describe("files API", () => {
     assert.equal(again.body.code, "FILE_NOT_FOUND");
   });
 
+  test("move across filesystems (tmpfs → workspace) copies and removes the source", async (t) => {
+    if (fs.statSync("/dev/shm").dev === fs.statSync(ws).dev) return t.skip("/dev/shm is on the workspace's filesystem");
+    const src = fs.mkdtempSync("/dev/shm/atoll-move-");
+    try {
+      fs.mkdirSync(`${src}/d/e`, { recursive: true });
+      fs.writeFileSync(`${src}/d/e/f.txt`, "across");
+      fs.symlinkSync("e/f.txt", `${src}/d/link`);
+      const r = await call("/api/move", { sourcePath: `${src}/d`, destinationPath: `${ws}/moved` });
+      assert.equal(r.status, 200, r.text);
+      assert.equal(fs.readFileSync(`${ws}/moved/e/f.txt`, "utf8"), "across");
+      assert.equal(fs.readlinkSync(`${ws}/moved/link`), "e/f.txt");
+      assert.ok(!fs.existsSync(`${src}/d`));
+    } finally {
+      fs.rmSync(src, { recursive: true, force: true });
+    }
+  });
+
   test("list-files: metadata, recursive and includeHidden", async () => {
     const d = `${ws}/ls`;
     fs.mkdirSync(`${d}/sub/deep`, { recursive: true });
