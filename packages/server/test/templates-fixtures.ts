@@ -79,7 +79,8 @@ export async function dockerSave(layers: Buffer[], config: object = CONFIG): Pro
   return tarOfBuffers(entries);
 }
 
-async function tarOfBuffers(entries: Entry[]): Promise<Buffer> {
+/** A tar of members with binary bodies (outer archives; also used by tests/e2e). */
+export async function tarOfBuffers(entries: Entry[]): Promise<Buffer> {
   const pack = tar.pack();
   const chunks: Buffer[] = [];
   const done = (async () => {

@@ -24,6 +24,7 @@ import { KeyedLock } from "./lock.js";
 import { resolveLimits, validateEnv, validateKeepAlive, validateName, validateOptionalString, validateSleepAfter } from "./options.js";
 import { BASE_TEMPLATE, buildSpec } from "./spec.js";
 import { IdleTracker } from "./idle.js";
+import { waitForFirstPort } from "../templates/ready.js";
 
 /** In-memory view of a sandbox (the row is the durable copy). */
 interface Live {
@@ -172,6 +173,8 @@ export class SandboxManager extends EventEmitter<ManagerEvents> implements Sandb
         const ds = await this.driver.start(buildSpec(row, this.templates, snapshotDir));
         if (!ds.endpoint) throw new Error("driver returned no endpoint");
         this.markRunning(row, ds.endpoint);
+        // templates: if the template declares ports, wait (bounded, never fails) for the first to listen
+        if (template !== BASE_TEMPLATE) await this.waitTemplatePort(id, template, ds.endpoint);
       } catch (e) {
         this.live.delete(id);
         await this.driver.destroy(id).catch((de) => this.log.error(`Cannot clean up sandbox ${id} after a failed start: ${(de as Error).message}`));
@@ -308,6 +311,14 @@ export class SandboxManager extends EventEmitter<ManagerEvents> implements Sandb
       this.setStatus(id, "error");
       throw startError(id, e);
     }
+  }
+
+  /** templates/ready.ts: the template's startup server answers when create returns (see docs/templates.md). */
+  private async waitTemplatePort(id: string, template: string, endpoint: SandboxEndpoint): Promise<void> {
+    const ports = this.templates.resolve(template).ports;
+    if (!ports.length) return;
+    const waited = await waitForFirstPort(endpoint.host, ports);
+    if (waited === null) this.log.warn(`sandbox ${id}: template ${template}'s port ${ports[0]} is not listening yet; returning anyway`);
   }
 
   private markRunning(row: SandboxRow, endpoint: SandboxEndpoint): void {
