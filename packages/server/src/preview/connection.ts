@@ -1,0 +1,406 @@
+// One client connection through the front door. Reads each request head itself (head.ts),
+// routes and authorizes it (route.ts), rewrites the head (rewrite.ts) and writes it plus the raw
+// body bytes to an upstream socket on the sandbox; the sandbox's bytes are piped back raw while
+// ResponseTracker counts where responses end. Upgrades (WebSocket) turn the connection into a
+// plain two-way pipe. Non-front-door requests hand the socket to the control plane's HTTP server.
+//
+// Upstream sockets are bound to one client connection and one sandbox port; they are never
+// shared between clients, so one sandbox cannot answer another client's request.
+import { connect, type Socket } from "node:net";
+import { AtollError, ErrorCode } from "@atoll/protocol";
+import type { SandboxRuntime } from "../contracts.js";
+import { ChunkedError, ChunkedScanner } from "./chunked.js";
+import { HeadError, parseRequestHead, type RequestHead } from "./head.js";
+import { errorResponse, plainResponse } from "./raw-response.js";
+import { ResponseTracker, type PendingRequest } from "./response-tracker.js";
+import { rewriteHead } from "./rewrite.js";
+import { routeRequest, type RouteConfig } from "./route.js";
+
+export interface ConnectionDeps {
+  route: RouteConfig;
+  runtime: SandboxRuntime;
+  apiKey: string;
+  proto: "http" | "https";
+  /** Gives the socket (with any unread bytes unshifted) to the control plane's HTTP server. */
+  handoff(socket: Socket): void;
+  /** Idle keep-alive timeout for client connections (not for tunnels or open responses). */
+  idleTimeoutMs: number;
+}
+
+const EMPTY = Buffer.alloc(0);
+const enum Mode { Head, BodyLength, BodyChunked, Tunnel, Done }
+
+export class FrontDoorConnection {
+  private buf: Buffer = EMPTY;
+  private mode: Mode = Mode.Head;
+  private bodyLeft = 0;
+  private readonly scanner = new ChunkedScanner();
+  private readonly tracker: ResponseTracker;
+  private up: Socket | null = null;
+  private upKey = "";
+  private upRequests = 0;
+  private release: (() => void) | null = null;
+  /** Waiting for: an upstream connection, the upstream to go idle, or an upgrade answer. */
+  private blocked = false;
+  private waitingIdle = false;
+  private awaitingUpgrade = false;
+  private upNeedsDrain = false;
+  private wakeup = false;
+  private finished = false;
+  private clientEnded = false;
+  /** Head of the in-flight request, kept when it can be resent on a fresh upstream connection. */
+  private retryable: { head: Buffer; req: PendingRequest; key: string; sandboxId: string; port: number } | null = null;
+  private replay: typeof this.retryable = null;
+  private readonly clientIp: string;
+
+  constructor(
+    private readonly client: Socket,
+    private readonly deps: ConnectionDeps,
+  ) {
+    this.tracker = new ResponseTracker({ onComplete: this.onResponseComplete, onUpgrade: this.onUpgrade });
+    const ip = client.remoteAddress ?? "";
+    this.clientIp = ip.startsWith("::ffff:") ? ip.slice(7) : ip;
+    client.setNoDelay(true);
+    client.on("data", this.onClientData);
+    client.on("end", this.onClientEnd);
+    client.on("error", this.onClientClose);
+    client.on("close", this.onClientClose);
+    client.on("drain", this.onClientDrain);
+    client.setTimeout(deps.idleTimeoutMs);
+    client.on("timeout", this.onClientTimeout);
+  }
+
+  // ---- client side ------------------------------------------------------------------------
+
+  private onClientData = (chunk: Buffer): void => {
+    if (this.mode === Mode.Tunnel && this.buf.length === 0) {
+      this.toUpstream(chunk);
+      return;
+    }
+    if (this.mode === Mode.Done) return;
+    this.buf = this.buf.length === 0 ? chunk : Buffer.concat([this.buf, chunk]);
+    this.pump();
+  };
+
+  private onClientEnd = (): void => {
+    this.clientEnded = true;
+    if (this.mode === Mode.Tunnel) this.up?.end();
+    else if (this.tracker.idle) this.close();
+  };
+
+  private onClientClose = (): void => this.close();
+
+  private onClientDrain = (): void => {
+    this.up?.resume();
+  };
+
+  private onClientTimeout = (): void => {
+    if (this.mode !== Mode.Tunnel && this.tracker.idle) this.close();
+  };
+
+  private updateFlow(): void {
+    if (this.finished) return;
+    if (this.blocked || this.upNeedsDrain) this.client.pause();
+    else this.client.resume();
+  }
+
+  /** Processes buffered client bytes until more are needed or something must be waited for. */
+  private pump(): void {
+    while (!this.finished && !this.blocked && this.buf.length > 0) {
+      switch (this.mode) {
+        case Mode.Head:
+          if (!this.startRequest()) return;
+          break;
+        case Mode.BodyLength: {
+          const n = Math.min(this.bodyLeft, this.buf.length);
+          this.toUpstream(n === this.buf.length ? this.buf : this.buf.subarray(0, n));
+          this.buf = n === this.buf.length ? EMPTY : this.buf.subarray(n);
+          this.bodyLeft -= n;
+          if (this.bodyLeft === 0) this.endOfRequest();
+          break;
+        }
+        case Mode.BodyChunked: {
+          let end: number;
+          try {
+            end = this.scanner.scan(this.buf, 0, this.buf.length);
+          } catch (e) {
+            if (!(e instanceof ChunkedError)) throw e;
+            this.destroy();
+            return;
+          }
+          if (end < 0) {
+            this.toUpstream(this.buf);
+            this.buf = EMPTY;
+          } else {
+            this.toUpstream(this.buf.subarray(0, end));
+            this.buf = this.buf.subarray(end);
+            this.endOfRequest();
+          }
+          break;
+        }
+        case Mode.Tunnel:
+          this.toUpstream(this.buf);
+          this.buf = EMPTY;
+          break;
+        case Mode.Done:
+          this.buf = EMPTY;
+          return;
+      }
+    }
+    this.updateFlow();
+  }
+
+  /** Handles the head at the start of buf. Returns false when it must wait (or handed off). */
+  private startRequest(): boolean {
+    let h: RequestHead | null;
+    try {
+      h = parseRequestHead(this.buf);
+    } catch (e) {
+      if (!(e instanceof HeadError)) throw e;
+      if (!this.whenIdle()) return false;
+      this.finish(plainResponse(e.status, e.message));
+      return false;
+    }
+    if (!h) return false;
+    const r = routeRequest(h, this.deps.route);
+    if (r.kind === "pass") {
+      if (this.whenIdle()) this.handoff();
+      return false;
+    }
+    if (r.kind === "error") {
+      if (this.whenIdle()) this.finish(errorResponse(r.code, r.message, r.context));
+      return false;
+    }
+    const key = `${r.sandboxId}:${r.port}`;
+    if (this.up === null || this.upKey !== key) {
+      if (this.whenIdle()) this.openUpstream(r.sandboxId, r.port, key);
+      return false;
+    }
+    const head = rewriteHead(h, { target: r.target, port: r.port, clientIp: this.clientIp, publicHost: r.publicHost, proto: this.deps.proto, apiKey: this.deps.apiKey });
+    const req: PendingRequest = { head: h.method === "HEAD", upgrade: h.upgrade };
+    this.buf = this.buf.subarray(h.headBytes);
+    this.deps.runtime.touch(r.sandboxId);
+    this.tracker.push(req);
+    this.upRequests++;
+    const hasBody = h.chunked || h.contentLength > 0;
+    // A bodiless request on a reused upstream connection can be resent if the sandbox closed
+    // that connection just before reading it (its keep-alive timeout racing our request).
+    this.retryable = !hasBody && !h.upgrade && this.tracker.pending.length === 1 && this.upRequests > 1 ? { head, req, key, sandboxId: r.sandboxId, port: r.port } : null;
+    this.toUpstream(head);
+    if (h.upgrade) this.awaitingUpgrade = true;
+    if (h.chunked) {
+      this.scanner.reset();
+      this.mode = Mode.BodyChunked;
+    } else if (h.contentLength > 0) {
+      this.bodyLeft = h.contentLength;
+      this.mode = Mode.BodyLength;
+    } else {
+      this.endOfRequest();
+    }
+    return true;
+  }
+
+  private endOfRequest(): void {
+    this.mode = Mode.Head;
+    // Nothing after an upgrade request is HTTP until the sandbox says whether it switched.
+    if (this.awaitingUpgrade) this.blocked = true;
+  }
+
+  /** True when no response is outstanding; otherwise waits for that and returns false. */
+  private whenIdle(): boolean {
+    if (this.tracker.idle) return true;
+    this.blocked = true;
+    this.waitingIdle = true;
+    this.updateFlow();
+    return false;
+  }
+
+  private onResponseComplete = (): void => {
+    this.retryable = null;
+    if (this.waitingIdle && this.tracker.idle) {
+      this.waitingIdle = false;
+      this.blocked = false;
+      this.wakeup = true;
+    }
+    if (this.clientEnded && this.tracker.idle && this.buf.length === 0) this.wakeup = true;
+  };
+
+  private onUpgrade = (accepted: boolean): void => {
+    this.awaitingUpgrade = false;
+    this.blocked = false;
+    this.wakeup = true;
+    if (accepted) {
+      this.mode = Mode.Tunnel;
+      this.client.setTimeout(0); // upgraded sockets have no idle timeout
+    }
+  };
+
+  // ---- upstream side ----------------------------------------------------------------------
+
+  private openUpstream(sandboxId: string, port: number, key: string): void {
+    this.closeUpstream();
+    this.blocked = true;
+    this.updateFlow();
+    this.deps.runtime.endpoint(sandboxId).then(
+      (ep) => {
+        if (this.finished) return;
+        const up = connect({ host: ep.host, port });
+        const onFail = (): void => {
+          up.destroy();
+          if (!this.finished) this.finish(errorResponse(ErrorCode.SERVICE_NOT_RESPONDING, `Cannot reach port ${port} in sandbox ${sandboxId}: nothing is listening`, { sandboxId, port }));
+        };
+        up.once("error", onFail);
+        up.once("connect", () => {
+          up.removeListener("error", onFail);
+          if (this.finished) {
+            up.destroy();
+            return;
+          }
+          up.setNoDelay(true);
+          this.up = up;
+          this.upKey = key;
+          this.upRequests = 0;
+          this.release = this.deps.runtime.hold(sandboxId);
+          up.on("data", (chunk: Buffer) => this.onUpstreamData(up, chunk));
+          up.on("end", () => this.onUpstreamEnd(up));
+          up.on("error", () => this.onUpstreamEnd(up));
+          up.on("close", () => this.onUpstreamEnd(up));
+          up.on("drain", () => {
+            this.upNeedsDrain = false;
+            this.updateFlow();
+          });
+          this.blocked = false;
+          const replay = this.replay;
+          this.replay = null;
+          if (replay) {
+            this.tracker.push(replay.req);
+            this.upRequests++;
+            this.toUpstream(replay.head);
+          }
+          this.pump();
+        });
+      },
+      (err: unknown) => {
+        if (this.finished) return;
+        const ae = err instanceof AtollError ? err : null;
+        const code = ae && ae.code !== ErrorCode.SANDBOX_NOT_FOUND ? ae.code : ErrorCode.SANDBOX_UNAVAILABLE;
+        this.finish(errorResponse(code, ae?.message ?? `Cannot start sandbox ${sandboxId}: ${(err as Error)?.message ?? String(err)}`, { sandboxId }));
+      },
+    );
+  }
+
+  private toUpstream(b: Buffer): void {
+    if (b.length === 0 || !this.up) return;
+    if (!this.up.write(b)) {
+      this.upNeedsDrain = true;
+      this.client.pause();
+    }
+  }
+
+  private onUpstreamData(up: Socket, chunk: Buffer): void {
+    if (up !== this.up || this.finished) return;
+    if (!this.client.write(chunk)) up.pause();
+    if (this.mode === Mode.Tunnel) return;
+    try {
+      this.tracker.feed(chunk);
+    } catch {
+      this.destroy(); // the sandbox's answer cannot be framed: nothing sane can follow
+      return;
+    }
+    if (this.wakeup) {
+      this.wakeup = false;
+      if (this.clientEnded && this.tracker.idle && this.buf.length === 0) this.close();
+      else this.pump();
+    }
+  }
+
+  private onUpstreamEnd(up: Socket): void {
+    if (up !== this.up || this.finished) return;
+    if (this.mode === Mode.Tunnel) {
+      this.client.end();
+      this.detach();
+      return;
+    }
+    const retry = this.retryable;
+    const clean = this.tracker.upstreamEnded();
+    this.detach();
+    if (clean && this.tracker.idle) {
+      if (this.tracker.closeAfter || this.clientEnded) this.finish(null);
+      else this.pump();
+      return;
+    }
+    if (!this.tracker.started && this.tracker.pending.length > 0) {
+      if (retry && this.tracker.pending.length === 1) {
+        this.tracker.pending.length = 0;
+        this.replay = retry;
+        this.openUpstream(retry.sandboxId, retry.port, retry.key);
+        return;
+      }
+      this.finish(errorResponse(ErrorCode.SERVICE_NOT_RESPONDING, "Cannot get a response: the sandbox's server closed the connection", {}));
+      return;
+    }
+    this.destroy(); // cut off mid-response
+  }
+
+  /** Forgets the upstream socket (after it ended or before switching targets). */
+  private detach(): void {
+    const up = this.up;
+    this.up = null;
+    this.upKey = "";
+    this.upNeedsDrain = false;
+    this.retryable = null;
+    if (up) up.destroy();
+    if (this.release) {
+      const r = this.release;
+      this.release = null;
+      r();
+    }
+  }
+
+  private closeUpstream(): void {
+    if (this.up) this.detach();
+  }
+
+  // ---- endings ----------------------------------------------------------------------------
+
+  private handoff(): void {
+    this.finished = true;
+    this.detach();
+    const c = this.client;
+    c.removeListener("data", this.onClientData);
+    c.removeListener("end", this.onClientEnd);
+    c.removeListener("error", this.onClientClose);
+    c.removeListener("close", this.onClientClose);
+    c.removeListener("drain", this.onClientDrain);
+    c.setTimeout(0);
+    c.removeListener("timeout", this.onClientTimeout);
+    if (this.buf.length > 0) c.unshift(this.buf);
+    this.buf = EMPTY;
+    this.deps.handoff(c);
+    c.resume();
+  }
+
+  /** Writes a final answer (or nothing) and closes the client connection. */
+  private finish(last: Buffer | null): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.mode = Mode.Done;
+    this.detach();
+    this.buf = EMPTY;
+    if (last) this.client.end(last);
+    else this.client.end();
+    this.client.resume(); // drain whatever the client still sends until it closes
+  }
+
+  private close(): void {
+    if (this.finished && this.client.destroyed) return;
+    this.finished = true;
+    this.mode = Mode.Done;
+    this.detach();
+    this.client.destroy();
+  }
+
+  private destroy(): void {
+    this.close();
+  }
+}

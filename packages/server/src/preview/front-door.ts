@@ -1,0 +1,48 @@
+// The front door: a raw net.Server on the control plane's port. Preview-host requests and
+// /v1/sandboxes/:id/proxy/:port/* requests are proxied by FrontDoorConnection on the raw socket
+// (no node:http, no fetch on the data plane); every other connection is handed, bytes intact,
+// to the control plane's node:http server.
+import { createServer, type Server, type Socket } from "node:net";
+import type { Server as HttpServer } from "node:http";
+import type { SandboxRuntime } from "../contracts.js";
+import { FrontDoorConnection } from "./connection.js";
+import type { Authorizer } from "./route.js";
+
+export interface FrontDoorOptions {
+  /** The control plane's HTTP server (not listening itself); gets every non-preview connection. */
+  httpServer: HttpServer;
+  runtime: SandboxRuntime;
+  ports: Authorizer;
+  apiKey: string;
+  /** Preview domains, e.g. ["localhost", "preview.example.com"] (ATOLL_PREVIEW_DOMAINS). */
+  domains: readonly string[];
+  /** Value of X-Forwarded-Proto sent to sandboxes (default "http"; "https" behind a TLS terminator). */
+  proto?: "http" | "https";
+  /** Keep-alive idle timeout for client connections in ms (default 120 s; tunnels never time out). */
+  idleTimeoutMs?: number;
+}
+
+/** Reads ATOLL_PREVIEW_DOMAINS (comma-separated; default "localhost"). */
+export function previewDomainsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
+  const v = env.ATOLL_PREVIEW_DOMAINS?.trim();
+  const list = (v ? v.split(",") : ["localhost"]).map((d) => d.trim().toLowerCase().replace(/^\.+/, "")).filter(Boolean);
+  return list.length > 0 ? list : ["localhost"];
+}
+
+export function createFrontDoor(o: FrontDoorOptions): Server {
+  const deps = {
+    route: { domains: o.domains, apiKey: o.apiKey, ports: o.ports },
+    runtime: o.runtime,
+    apiKey: o.apiKey,
+    proto: o.proto ?? "http",
+    idleTimeoutMs: o.idleTimeoutMs ?? 120_000,
+    handoff: (socket: Socket) => {
+      o.httpServer.emit("connection", socket);
+    },
+  };
+  // allowHalfOpen like node:http, so handed-off sockets behave as node:http expects.
+  const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
+    new FrontDoorConnection(socket, deps);
+  });
+  return server;
+}

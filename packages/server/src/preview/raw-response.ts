@@ -1,0 +1,18 @@
+// Error answers the front door writes itself (before or instead of a sandbox's response):
+// the one JSON error shape, always with Connection: close.
+import { ERROR_STATUS, errorBody, type ErrorCode } from "@atoll/protocol";
+import { STATUS_CODES } from "node:http";
+
+export function errorResponse(code: ErrorCode, message: string, context: Record<string, unknown> = {}): Buffer {
+  const status = ERROR_STATUS[code];
+  const body = JSON.stringify(errorBody(code, message, context));
+  return Buffer.from(
+    `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\ncache-control: no-store\r\n\r\n${body}`,
+  );
+}
+
+/** A bare status answer for malformed requests (400, 431, 501, 505). */
+export function plainResponse(status: number, message: string): Buffer {
+  const body = message + "\n";
+  return Buffer.from(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\ncontent-type: text/plain\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+}

@@ -1,0 +1,57 @@
+// Builds the request head sent to a sandbox: same method, target and fields as the client's,
+// minus what must never reach a sandbox or be trusted from a client, plus the forwarding fields
+// the front door vouches for.
+//
+// Dropped: inbound X-Forwarded-*, Forwarded, X-Real-IP (clients cannot forge them), X-Atoll-*
+// (control-plane fields, e.g. the preview token), and "Authorization: Bearer <the Atoll API key>"
+// (any other Authorization is the app's own and passes through). Host becomes localhost:<port>,
+// like Cloudflare's proxy does (dev servers such as Vite accept it); the public host is in
+// X-Forwarded-Host.
+import type { RequestHead } from "./head.js";
+import { secretEquals } from "../ports/tokens.js";
+
+const DROP = new Set(["host", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "x-forwarded-prefix", "forwarded", "x-real-ip"]);
+
+export interface RewriteOptions {
+  /** Request target to send (origin-form), e.g. the path after /v1/sandboxes/:id/proxy/:port. */
+  target: string;
+  port: number;
+  clientIp: string;
+  /** The Host the client used (goes to X-Forwarded-Host). */
+  publicHost: string;
+  proto: "http" | "https";
+  apiKey: string;
+}
+
+/** True when an Authorization value carries the control plane's API key. */
+export function isAtollAuthorization(value: string, apiKey: string): boolean {
+  const m = /^bearer[ \t]+(.*)$/i.exec(value);
+  return m !== null && apiKey.length > 0 && secretEquals(m[1]!.trim(), apiKey);
+}
+
+export function rewriteHead(h: RequestHead, o: RewriteOptions): Buffer {
+  let out = `${h.method} ${o.target} HTTP/1.${h.minor}\r\nHost: localhost:${o.port}\r\n`;
+  for (let i = 0; i < h.names.length; i++) {
+    const name = h.names[i]!;
+    const lower = name.toLowerCase();
+    if (DROP.has(lower) || lower.startsWith("x-atoll-")) continue;
+    if (lower === "authorization" && isAtollAuthorization(h.values[i]!, o.apiKey)) continue;
+    out += `${name}: ${h.values[i]}\r\n`;
+  }
+  out += `X-Forwarded-For: ${o.clientIp}\r\nX-Forwarded-Host: ${o.publicHost}\r\nX-Forwarded-Proto: ${o.proto}\r\n\r\n`;
+  return Buffer.from(out, "latin1");
+}
+
+/** The origin-form of a request target: absolute-form "http://h/p?q" becomes "/p?q". */
+export function originForm(target: string): string {
+  if (target.startsWith("/") || target === "*") return target;
+  const m = /^https?:\/\/[^/?#]*(.*)$/i.exec(target);
+  if (!m) return target;
+  return m[1] === "" ? "/" : m[1]!.startsWith("/") ? m[1]! : "/" + m[1];
+}
+
+/** The authority of an absolute-form target (it overrides Host, RFC 9112 §3.2.2). */
+export function targetAuthority(target: string): string | undefined {
+  const m = /^https?:\/\/([^/?#]*)/i.exec(target);
+  return m ? m[1] : undefined;
+}

@@ -1,0 +1,120 @@
+// Test rig for the front door: a real front door on loopback, a real port store (SQLite in
+// memory), a local "sandbox server" standing in for a server inside a sandbox, and a minimal
+// SandboxRuntime that points every sandbox at 127.0.0.1.
+import Database from "better-sqlite3";
+import { createServer as createHttpServer, request, type IncomingHttpHeaders, type Server as HttpServer } from "node:http";
+import type { AddressInfo, Server } from "node:net";
+import { AtollError, ErrorCode } from "@atoll/protocol";
+import type { SandboxRuntime } from "../src/contracts.js";
+import { PortService } from "../src/ports/service.js";
+import { PortStore } from "../src/ports/store.js";
+import { createFrontDoor } from "../src/preview/front-door.js";
+
+export const API_KEY = "test-api-key-0123456789";
+
+export class TestRuntime implements SandboxRuntime {
+  readonly ids = new Set<string>();
+  touches = 0;
+  holds = 0;
+  released = 0;
+  failing = new Set<string>();
+  exists(id: string): boolean {
+    return this.ids.has(id);
+  }
+  async endpoint(id: string) {
+    if (!this.ids.has(id)) throw new AtollError(ErrorCode.SANDBOX_NOT_FOUND, `Cannot find sandbox ${id}`);
+    if (this.failing.has(id)) throw new AtollError(ErrorCode.SANDBOX_UNAVAILABLE, `Cannot start sandbox ${id}: test`);
+    return { host: "127.0.0.1", agentPort: 3000 };
+  }
+  touch(): void {
+    this.touches++;
+  }
+  hold(): () => void {
+    this.holds++;
+    let done = false;
+    return () => {
+      if (!done) this.released++;
+      done = true;
+    };
+  }
+}
+
+export interface Rig {
+  door: Server;
+  doorPort: number;
+  api: HttpServer;
+  runtime: TestRuntime;
+  ports: PortService;
+  close(): Promise<void>;
+}
+
+/** Starts a front door whose non-preview connections go to a tiny "control plane" that answers {api:true}. */
+export async function startRig(): Promise<Rig> {
+  const runtime = new TestRuntime();
+  const store = new PortStore(new Database(":memory:"));
+  const api = createHttpServer((req, res) => {
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify({ api: true, url: req.url }));
+  });
+  const ports = new PortService({ store, runtime, serverPort: 0 });
+  const door = createFrontDoor({ httpServer: api, runtime, ports, apiKey: API_KEY, domains: ["localhost"] });
+  await new Promise<void>((r) => door.listen(0, "127.0.0.1", r));
+  const doorPort = (door.address() as AddressInfo).port;
+  return {
+    door,
+    doorPort,
+    api,
+    runtime,
+    ports,
+    close: async () => {
+      door.close();
+      api.closeAllConnections();
+      await new Promise((r) => setImmediate(r));
+    },
+  };
+}
+
+export async function listen(server: Server | HttpServer): Promise<number> {
+  await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+  return (server.address() as AddressInfo).port;
+}
+
+export interface Res {
+  status: number;
+  headers: IncomingHttpHeaders;
+  body: Buffer;
+}
+
+/** One HTTP request to the front door with an explicit Host header (agent: false = fresh socket). */
+export function send(
+  doorPort: number,
+  host: string,
+  opts: { method?: string; path?: string; headers?: Record<string, string>; body?: Buffer | string; agent?: import("node:http").Agent } = {},
+): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      { host: "127.0.0.1", port: doorPort, method: opts.method ?? "GET", path: opts.path ?? "/", headers: { host, ...opts.headers }, agent: opts.agent ?? false },
+      (res) => {
+        const parts: Buffer[] = [];
+        res.on("data", (c: Buffer) => parts.push(c));
+        res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(parts) }));
+        res.on("error", reject);
+      },
+    );
+    req.on("error", reject);
+    req.end(opts.body);
+  });
+}
+
+export function previewHost(port: number, id: string, token: string, doorPort: number): string {
+  return `${port}-${id}-${token}.localhost:${doorPort}`;
+}
+
+/** Exposes a port and returns the host name of its preview URL. */
+export function expose(rig: Rig, id: string, port: number): { host: string; token: string } {
+  rig.runtime.ids.add(id);
+  const { url } = rig.ports.expose(id, port, { hostname: `localhost:${rig.doorPort}` });
+  const host = new URL(url).host;
+  const token = host.split(".")[0]!.slice(-16);
+  return { host, token };
+}
