@@ -40,7 +40,10 @@ export class InterpreterManager {
       const name = kind === "node" ? "javascript" : kind;
       this.prewarmState[name] = { state: "starting" };
       ex.ready.then(
-        () => this.prewarmState[name]?.state === "starting" && (this.prewarmState[name] = { state: "ready", readyMs: round(ex.readyMs) }),
+        () => {
+          const st = this.prewarmState[name]!;
+          this.prewarmState[name] = { state: st.state === "starting" ? "ready" : st.state, readyMs: round(ex.readyMs) };
+        },
         (e: Error) => {
           this.prewarmState[name] = { state: "failed", error: e.message };
           if (this.spares.get(kind) === ex) this.spares.delete(kind);
