@@ -72,6 +72,30 @@ test("a file written together with its directory in one go is still reported", a
   }
 });
 
+test("a burst of 2000 files in a new directory: every create reported exactly once", async () => {
+  const root = `${agent.workspace}/burst`;
+  fs.mkdirSync(root);
+  const c = new SSEClient(`${agent.url}/api/watch`, { path: root });
+  try {
+    assert.equal((await c.next()).type, "ready");
+    fs.mkdirSync(`${root}/many`);
+    for (let i = 0; i < 2000; i++) fs.closeSync(fs.openSync(`${root}/many/f${i}`, "w"));
+    const seen = new Map<string, number>();
+    while (seen.size < 2001) {
+      const ev = await c.next(10_000);
+      assert.ok(ev, "stream ended");
+      assert.equal(ev.type, "create", JSON.stringify(ev));
+      seen.set(ev.path, (seen.get(ev.path) ?? 0) + 1);
+    }
+    assert.ok([...seen.values()].every((n) => n === 1));
+    fs.writeFileSync(`${root}/last`, "");
+    // Nothing else (duplicates) is pending: the next event is the marker file.
+    assert.equal((await c.next()).path, `${root}/last`);
+  } finally {
+    c.close();
+  }
+});
+
 test("hidden entries are skipped unless includeHidden; non-recursive watches one level", async () => {
   const root = `${agent.workspace}/w3`;
   fs.mkdirSync(`${root}/sub`, { recursive: true });

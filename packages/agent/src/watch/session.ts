@@ -5,6 +5,8 @@ import { AtollError, ErrorCode, encodeSSE, type WatchEvent } from "@atoll/protoc
 import { TreeWatcher } from "./tree-watcher.js";
 
 const HEARTBEAT_MS = 15_000;
+/** Unsent event bytes allowed for a slow client before the stream is ended with an error. */
+const MAX_BUFFERED = 4 * 1024 * 1024;
 /** Watches open at once in this agent (each holds inotify watches). */
 const MAX_WATCHES = 64;
 let active = 0;
@@ -24,8 +26,13 @@ export async function serveWatch(root: string, recursive: boolean, includeHidden
   let early: WatchEvent[] | null = [];
   const send = (ev: WatchEvent) => {
     if (finished) return;
-    if (early) early.push(ev);
-    else res.write(encodeSSE(ev));
+    if (early) return void early.push(ev);
+    res.write(encodeSSE(ev));
+    if (res.writableLength > MAX_BUFFERED) {
+      // The client does not keep up: say so and end, rather than buffer without bound.
+      res.write(encodeSSE({ type: "error", code: ErrorCode.LIMIT_EXCEEDED, error: `Cannot watch ${root}: the client is not reading events fast enough`, timestamp: now() } satisfies WatchEvent));
+      finish(true);
+    }
   };
   const watcher = new TreeWatcher(root, {
     recursive,
