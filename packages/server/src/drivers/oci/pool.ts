@@ -2,13 +2,14 @@
 // under internal names "_pool-xxxx". A start() of a new id whose spec matches claims one (a symlink
 // sandboxes/<id> -> _pool-xxxx plus the id in its state file) and the pool refills in the background.
 import { randomBytes } from "node:crypto";
+import { EventEmitter } from "node:events";
 import { existsSync, mkdirSync, readdirSync, realpathSync, symlinkSync } from "node:fs";
 import type { SandboxSpec } from "../types.js";
 import type { KeyedLock } from "./lock.js";
 import type { SandboxRecord } from "./records.js";
 import { bringUp, wipe, type Ctx } from "./sandbox.js";
 
-export class WarmPool {
+export class WarmPool extends EventEmitter {
   private ready: string[] = [];
   private filling = 0;
   private closed = false;
@@ -19,7 +20,27 @@ export class WarmPool {
     private readonly ctx: Ctx,
     private readonly lock: KeyedLock,
     private readonly size: number,
-  ) {}
+  ) {
+    super();
+  }
+
+  /** Resolves once n entries (default: the pool size) are ready; rejects after timeoutMs. */
+  waitReady(n = this.size, timeoutMs = 60_000): Promise<void> {
+    if (this.ready.length >= n) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const onReady = () => {
+        if (this.ready.length < n) return;
+        clearTimeout(timer);
+        this.off("ready", onReady);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.off("ready", onReady);
+        reject(new Error(`Cannot fill the pool: ${this.ready.length}/${n} ready after ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.on("ready", onReady);
+    });
+  }
 
   get readyCount() { return this.ready.length; }
 
@@ -98,6 +119,7 @@ export class WarmPool {
       return;
     }
     this.ready.push(name);
+    this.emit("ready", name);
   }
 
   /** Removes pool entries left by control planes that are gone (dead owner pid, never claimed). */

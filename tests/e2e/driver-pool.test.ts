@@ -1,0 +1,87 @@
+// oci driver warm pool (claim → running sandbox at once, refill, cleanup) and snapshots/forks.
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { agentVersion, leftovers, newDriver, removeDataDir, sh, spec } from "./driver-helpers.js";
+import type { OciDriver } from "../../packages/server/src/drivers/oci/index.js";
+
+describe("oci driver pool", () => {
+  let d: OciDriver;
+  before(async () => {
+    d = newDriver({ poolSize: 1 });
+    await d.init();
+    await d.pool.waitReady(1, 60_000);
+  });
+  after(async () => {
+    for (const id of await d.list()) await d.destroy(id);
+    await d.close();
+    removeDataDir(d.cfg.dataDir);
+  });
+
+  test("a matching start claims a pre-started sandbox and the pool refills", async () => {
+    const t = performance.now();
+    const s = await d.start(spec("pool-a"));
+    const ms = performance.now() - t;
+    assert.equal(s.state, "running");
+    assert.ok(ms < 100, `claim took ${ms.toFixed(1)} ms`);
+    assert.equal((await agentVersion(s.endpoint!.host)).status, 200);
+    assert.equal(d.resources("pool-a").name.startsWith("_pool-"), true, "served from the pool");
+    assert.deepEqual(await d.list(), ["pool-a"]);
+    assert.equal((await d.inspect("pool-a")).state, "running");
+    await d.pool.waitReady(1, 60_000);
+    // a second driver over the same data dir resolves the claimed id too (persisted mapping)
+    const d2 = newDriver({ dataDir: d.cfg.dataDir });
+    assert.deepEqual((await d2.inspect("pool-a")).endpoint, s.endpoint);
+    await d2.close();
+  });
+
+  test("a non-matching spec starts its own sandbox", async () => {
+    const s = await d.start(spec("pool-b", { env: { FOO: "bar" } }));
+    assert.equal(d.resources("pool-b").name, "pool-b");
+    const r = await sh(d, "pool-b", "echo $FOO");
+    assert.equal(r.out, "bar\n");
+    assert.equal((await agentVersion(s.endpoint!.host)).status, 200);
+  });
+
+  test("a claimed sandbox stops, restarts with its files and is destroyed without leaks", async () => {
+    await sh(d, "pool-a", "echo mine > /workspace/m");
+    await d.stop("pool-a");
+    await d.start(spec("pool-a"));
+    assert.equal((await sh(d, "pool-a", "cat /workspace/m")).out, "mine\n");
+    const res = d.resources("pool-a");
+    await d.destroy("pool-a");
+    assert.deepEqual(leftovers(res), []);
+    assert.equal(existsSync(path.join(d.cfg.sandboxesDir, "pool-a")), false, "alias removed");
+  });
+
+  test("snapshot copies the writable layer; fromSnapshotDir forks it", async () => {
+    await sh(d, "pool-b", "mkdir -p /workspace/proj && echo v1 > /workspace/proj/f && rm -f /etc/motd");
+    const snap = mkdtempSync(path.join(os.tmpdir(), "atoll-snap-"));
+    try {
+      const { sizeBytes } = await d.snapshot("pool-b", path.join(snap, "s1"));
+      assert.ok(sizeBytes > 0);
+      assert.equal((await d.inspect("pool-b")).state, "running", "running again after the freeze");
+      await d.start(spec("pool-fork", { fromSnapshotDir: path.join(snap, "s1") }));
+      const r = await sh(d, "pool-fork", "cat /workspace/proj/f; test -e /etc/motd && echo has-motd || echo no-motd");
+      assert.equal(r.out, "v1\nno-motd\n", "files and deletions (whiteouts) carried over");
+      await sh(d, "pool-fork", "echo v2 > /workspace/proj/f");
+      assert.equal((await sh(d, "pool-b", "cat /workspace/proj/f")).out, "v1\n", "fork is independent");
+      // snapshot of a stopped sandbox works too
+      await d.stop("pool-fork");
+      await d.snapshot("pool-fork", path.join(snap, "s2"));
+      assert.ok(readdirSync(path.join(snap, "s2", "workspace")).includes("proj"));
+    } finally {
+      rmSync(snap, { recursive: true, force: true });
+    }
+  });
+
+  test("close destroys unclaimed pool entries", async () => {
+    await d.pool.waitReady(1, 60_000);
+    const before = readdirSync(d.cfg.sandboxesDir).filter((n) => n.startsWith("_pool-"));
+    await d.close();
+    const after = readdirSync(d.cfg.sandboxesDir).filter((n) => n.startsWith("_pool-"));
+    assert.ok(after.length < before.length, `${before} -> ${after}`);
+  });
+});
