@@ -137,11 +137,14 @@ describe("templates (e2e)", () => {
   });
 
   it("uses a rootfs directory in place with an explicit startup command, env and workdir", async () => {
-    const startup = "mkdir -p /srv/site && echo started-in-$(pwd) > /srv/site/index.html && cd /srv/site && exec python3 -m http.server 8081 --bind 0.0.0.0";
+    // Listens only after 1.5 s: PUT must still return with the server answering (port wait).
+    const startup = "sleep 1.5; mkdir -p /srv/site && echo started-in-$(pwd) > /srv/site/index.html && cd /srv/site && exec python3 -m http.server 8081 --bind 0.0.0.0";
     const reg = await atoll.json("POST", "/v1/templates", { name: "base-dir", source: { type: "rootfs", path: BASE_IMAGE }, env: { MODE: "dir" }, workdir: "/srv", ports: [8081], startup });
     assert.equal(reg.status, 201, JSON.stringify(reg.body));
+    const t0 = performance.now();
     const put = await atoll.json("PUT", `/v1/sandboxes/${SB2}`, { template: "base-dir" });
     assert.ok(put.status === 200 || put.status === 201, JSON.stringify(put.body));
+    assert.ok(performance.now() - t0 >= 1500, "create waited for the template's port");
     const r = await exec(SB2, "curl -s http://127.0.0.1:8081/index.html; echo $MODE");
     assert.equal(r.stdout, "started-in-/srv\ndir\n");
     assert.equal((await atoll.json("DELETE", `/v1/sandboxes/${SB2}`)).status, 200);
