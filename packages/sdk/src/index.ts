@@ -14,5 +14,6 @@ export type { ChartData, CodeContext, CreateContextOptions, ExecutionError, Exec
 export { asyncIterableToSSEStream, parseSSEStream, responseToAsyncIterable } from "./sse.js";
 export { base64ToBytes, bytesToBase64, collectFile, streamFile, type FileChunk, type FileMetadata, type FileStreamEvent } from "./file-stream.js";
 export { proxyToSandbox } from "./proxy.js";
+export { isExecResult, isProcess, isProcessStatus } from "./guards.js";
 export * from "./errors.js";
 export type { SandboxInfo, SnapshotInfo, TemplateInfo, TemplateRequest, SandboxLimits, SandboxStatus } from "@atoll/protocol";

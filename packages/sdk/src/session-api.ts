@@ -79,8 +79,9 @@ export class SessionApi {
   listFiles(path: string, options?: ListFilesOptions) {
     return files.listFiles(this.ctx, path, options);
   }
-  exists(path: string) {
-    return files.exists(this.ctx, path);
+  /** `sessionId` (Cloudflare's optional second argument) checks from that session's view. */
+  exists(path: string, sessionId?: string) {
+    return files.exists(sessionId ? { core: this.ctx.core, sessionId } : this.ctx, path);
   }
   /** Atoll: streams raw bytes into a file. */
   uploadFile(path: string, body: UploadBody, options?: { signal?: AbortSignal }) {
