@@ -58,6 +58,31 @@ describe("interpreter: routes", () => {
     assert.ok(h.body.contexts >= 1);
   });
 
+  test("an executor that exits is reported and replaced; deleting a context ends its children", async () => {
+    const id = await createContext(agent.base, { language: "javascript", cwd: "/tmp" });
+    await runCode(agent.base, { context_id: id, code: "var before = 1" });
+    const dead = await runCode(agent.base, { context_id: id, code: "process.exit(3)" });
+    assert.equal(dead.execError?.ename, "ExecutorExited");
+    assert.match(dead.execError?.evalue, /exited \(code 3\).*fresh state/);
+    const fresh = await runCode(agent.base, { context_id: id, code: "typeof before" });
+    assert.equal(fresh.results[0]?.json, "undefined", "a replaced executor starts with fresh state");
+    const child = await runCode(agent.base, { context_id: id, code: "require('child_process').spawn('sleep', ['300'], { stdio: 'ignore' }).pid" });
+    const pid = child.results[0]?.json as number;
+    assert.ok(pid > 0);
+    process.kill(pid, 0); // alive now
+    await call(agent.base, "DELETE", `/api/contexts/${id}`);
+    let gone = false;
+    for (let i = 0; i < 200 && !gone; i++) {
+      try {
+        process.kill(pid, 0);
+        await new Promise((r) => setTimeout(r, 10));
+      } catch {
+        gone = true;
+      }
+    }
+    assert.ok(gone, "the context's child process was killed with it");
+  });
+
   test("python writes a file that javascript then reads", { skip: HAVE_ROOTFS ? false : "base image rootfs not built" }, async () => {
     const py = await createContext(agent.base, { language: "python", cwd: SHARED_IN_ROOTFS });
     const w = await runCode(agent.base, { context_id: py, code: "import json\nopen('handoff.json', 'w').write(json.dumps({'from': 'python', 'n': 3}))" });

@@ -76,6 +76,7 @@ export class CodeContext {
 
   private async liveExecutor(): Promise<Executor> {
     if (!this.executor || this.executor.exited) {
+      this.executor?.kill(); // leftovers of the dead executor's process group
       this.executor = new Executor(kindOf(this.language));
       await this.executor.configure(this.cwd, this.env);
     }

@@ -57,7 +57,8 @@ export class Executor {
 
   constructor(readonly kind: ExecutorKind, env: NodeJS.ProcessEnv = process.env) {
     const [bin, ...args] = executorArgv(kind);
-    this.proc = spawn(bin!, args, { stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"], env, cwd: "/" });
+    // Own process group: deleting the context also ends whatever the user's code started.
+    this.proc = spawn(bin!, args, { stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"], env, cwd: "/", detached: true });
     this.cmd = this.proc.stdio[3] as Writable;
     this.evs = this.proc.stdio[4] as Readable;
     this.cmd.on("error", () => {}); // EPIPE after exit: reported through 'exit'
@@ -178,8 +179,14 @@ export class Executor {
     if (!this.exited) this.proc.kill("SIGINT");
   }
 
+  /** SIGKILL to the executor's whole process group. */
   kill(): void {
-    if (!this.exited) this.proc.kill("SIGKILL");
+    if (this.proc.pid === undefined) return;
+    try {
+      process.kill(-this.proc.pid, "SIGKILL");
+    } catch {
+      if (!this.exited) this.proc.kill("SIGKILL");
+    }
   }
 
   /** Flow control: stop reading output while the HTTP client is slow (the runner then blocks on write). */
