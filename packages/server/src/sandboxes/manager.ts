@@ -303,6 +303,8 @@ export class SandboxManager extends EventEmitter<ManagerEvents> implements Sandb
       const ds = await this.driver.start(buildSpec(row, this.templates));
       if (!ds.endpoint) throw new Error("driver returned no endpoint");
       this.markRunning(row, ds.endpoint);
+      // templates: the startup command ran again on wake; wait (bounded) for its first port
+      if (row.template !== BASE_TEMPLATE) await this.waitTemplatePort(id, row.template, ds.endpoint);
       this.stats.wakes++;
       this.stats.lastWakeMs = performance.now() - t0;
       this.log.info(`woke sandbox ${id} in ${this.stats.lastWakeMs.toFixed(1)} ms`);
@@ -315,7 +317,12 @@ export class SandboxManager extends EventEmitter<ManagerEvents> implements Sandb
 
   /** templates/ready.ts: the template's startup server answers when create returns (see docs/templates.md). */
   private async waitTemplatePort(id: string, template: string, endpoint: SandboxEndpoint): Promise<void> {
-    const ports = this.templates.resolve(template).ports;
+    let ports: number[];
+    try {
+      ports = this.templates.resolve(template).ports;
+    } catch {
+      return; // template row gone: nothing to wait for
+    }
     if (!ports.length) return;
     const waited = await waitForFirstPort(endpoint.host, ports);
     if (waited === null) this.log.warn(`sandbox ${id}: template ${template}'s port ${ports[0]} is not listening yet; returning anyway`);
