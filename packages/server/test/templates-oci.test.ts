@@ -182,6 +182,12 @@ describe("layer safety", () => {
     assert.equal(await readFile(path.join(root, "f"), "utf8"), "new");
   });
 
+  it("stops at maxEntries (inode bomb guard)", async () => {
+    const root = await fresh("inodes");
+    const many = Array.from({ length: 20 }, (_, i) => ({ name: `f${i}`, body: "" }));
+    await assert.rejects(applyLayer(root, Readable.from([await tarOf(many)]), { maxEntries: 10 }), (e: AtollError) => e.code === "INVALID_TEMPLATE" && /more than 10 entries/.test(e.message));
+  });
+
   it("stops at maxBytes (tar bomb guard)", async () => {
     const root = await fresh("bomb");
     await assert.rejects(

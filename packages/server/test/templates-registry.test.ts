@@ -114,6 +114,21 @@ describe("template registry", () => {
     assert.deepEqual(await readdir(path.join(tmp, "data/templates")), [], "no staging leftovers");
   });
 
+  it("sweeps leftovers of interrupted imports but keeps registered images", async () => {
+    await reg.create({ name: "kept", source: { type: "oci-archive", path: archive } });
+    const keptDir = path.dirname(reg.resolve("kept").rootfs);
+    await mkdir(path.join(tmp, "data/templates/crashed.0badf00d.partial/rootfs"), { recursive: true });
+    await mkdir(path.join(tmp, "data/templates/orphan.12345678/rootfs"), { recursive: true });
+    assert.deepEqual((await reg.sweep()).sort(), ["crashed.0badf00d.partial", "orphan.12345678"]);
+    assert.ok(existsSync(path.join(keptDir, "rootfs/app/server.js")));
+    await reg.remove("kept");
+  });
+
+  it("limits sources to ATOLL_TEMPLATE_SOURCE_DIRS when set", async () => {
+    const limited = new TemplateRegistry({ db, dataDir: path.join(tmp, "data"), sourceDirs: [path.join(tmp, "elsewhere")] });
+    await assert.rejects(limited.create({ name: "outside", source: { type: "rootfs", path: rootfsDir } }), code("INVALID_TEMPLATE", /allowed source directories/));
+  });
+
   it("cleans up after a failed import", async () => {
     const broken = path.join(tmp, "broken.tar");
     await writeFile(broken, await dockerSave([await tarOf([{ name: "../x", body: "" }])]));

@@ -26,6 +26,9 @@ export interface ApplyOptions {
   maxBytes?: number;
   /** Bytes already written by earlier layers (counts toward maxBytes). */
   bytesBefore?: number;
+  /** Stop with INVALID_TEMPLATE after this many entries in total (inode-bomb guard). */
+  maxEntries?: number;
+  entriesBefore?: number;
 }
 
 /** Reads an uncompressed layer tar from `input` and applies it to `root`. */
@@ -52,6 +55,9 @@ export async function applyLayer(root: string, input: Readable, opts: ApplyOptio
     for await (const entry of extract) {
       const h = entry.header;
       stats.entries++;
+      if ((opts.entriesBefore ?? 0) + stats.entries > (opts.maxEntries ?? Number.MAX_SAFE_INTEGER)) {
+        throw new AtollError(ErrorCode.INVALID_TEMPLATE, `Cannot import image: it has more than ${opts.maxEntries} entries`, { maxEntries: opts.maxEntries });
+      }
       const comps = entryComponents(h.name);
       if (comps.length === 0) {
         // The root directory itself ("./"): keep the root's own mode as made by us.

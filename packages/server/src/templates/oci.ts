@@ -178,7 +178,7 @@ async function layerStream(ref: BlobRef, digest: string | undefined, onDigestMis
 }
 
 /** Unpacks every layer of the image at `p` into `root` (an empty directory) in order. */
-export async function importImage(p: string, root: string, opts: { prefer?: "docker-save" | "oci-layout"; maxBytes?: number } = {}): Promise<ImportResult> {
+export async function importImage(p: string, root: string, opts: { prefer?: "docker-save" | "oci-layout"; maxBytes?: number; maxEntries?: number } = {}): Promise<ImportResult> {
   const image = await openImage(p, opts.prefer);
   const total: LayerStats = { entries: 0, bytes: 0, whiteouts: 0, skipped: 0 };
   for (const layer of image.layers) {
@@ -186,7 +186,7 @@ export async function importImage(p: string, root: string, opts: { prefer?: "doc
     if (!ref) throw bad(`layer ${layer.name} is missing from the archive`, { layer: layer.name });
     let mismatch: Error | null = null;
     const input = await layerStream(ref, layer.digest, (e) => (mismatch = e));
-    const s = await applyLayer(root, input, { maxBytes: opts.maxBytes, bytesBefore: total.bytes });
+    const s = await applyLayer(root, input, { maxBytes: opts.maxBytes, bytesBefore: total.bytes, maxEntries: opts.maxEntries ?? 5_000_000, entriesBefore: total.entries });
     if (mismatch) throw mismatch;
     total.entries += s.entries;
     total.bytes += s.bytes;

@@ -29,7 +29,7 @@ export interface TemplateRegistryOptions {
   baseRootfs?: string;
   /** Ids of sandboxes created from a template; deleting it is refused while any exist. */
   sandboxesUsing?: (name: string) => string[];
-  /** When set, source paths must lie under one of these directories (ATOLL_TEMPLATE_SOURCE_DIRS). */
+  /** Source paths must lie under one of these directories (default: ATOLL_TEMPLATE_SOURCE_DIRS, colon-separated; unset = anywhere). */
   sourceDirs?: string[];
   /** Upper bound of unpacked file bytes per imported image (default 32 GiB). */
   maxBytes?: number;
@@ -55,6 +55,7 @@ export class TemplateRegistry {
   private readonly dir: string;
   private readonly baseRootfs: string;
   private readonly importing = new Set<string>();
+  private swept: Promise<unknown> | null = null;
 
   constructor(private readonly opts: TemplateRegistryOptions) {
     this.db = opts.db;
@@ -74,9 +75,28 @@ export class TemplateRegistry {
     )`);
   }
 
+  /**
+   * Removes what an interrupted import left in <dataDir>/templates (staging dirs, unpacked images
+   * without a row). Runs once before the first create; callable at start too.
+   */
+  async sweep(): Promise<string[]> {
+    const entries = await readdir(this.dir).catch(() => [] as string[]);
+    const used = new Set((this.db.prepare(`SELECT rootfs FROM templates`).all() as { rootfs: string }[]).map((r) => path.dirname(r.rootfs)));
+    const removed: string[] = [];
+    for (const e of entries) {
+      const p = path.join(this.dir, e);
+      if (used.has(p) || this.importing.has(e.split(".")[0]!)) continue;
+      await rm(p, { recursive: true, force: true });
+      removed.push(e);
+    }
+    return removed;
+  }
+
   /** Validates, unpacks (OCI) or checks (rootfs) the source, then stores the row. */
   async create(body: unknown): Promise<TemplateInfo> {
     const req = validateTemplateRequest(body);
+    // leftovers of an interrupted import (server killed mid-way) go before the first new one
+    await (this.swept ??= this.sweep().catch(() => []));
     if (this.row(req.name) || this.importing.has(req.name)) {
       throw new AtollError(ErrorCode.TEMPLATE_EXISTS, `Cannot register template ${req.name}: it already exists (delete it first)`, { name: req.name });
     }
@@ -196,7 +216,7 @@ export class TemplateRegistry {
     if (real === "/" || real === dataDir || inside(path.join(dataDir, "sandboxes")) || inside(path.join(dataDir, "snapshots"))) {
       throw invalid(`source ${p} is the host root or Atoll's own state`, { path: p });
     }
-    const allowed = this.opts.sourceDirs;
+    const allowed = this.opts.sourceDirs ?? (process.env.ATOLL_TEMPLATE_SOURCE_DIRS ?? "").split(":").filter(Boolean);
     if (allowed && allowed.length > 0 && !allowed.some((d) => inside(path.resolve(d)))) {
       throw invalid(`source ${p} is outside the allowed source directories (ATOLL_TEMPLATE_SOURCE_DIRS)`, { path: p });
     }
