@@ -2,6 +2,7 @@
 // <dataDir>/templates/. Registers templates from OCI archives/layouts (unpacked here) or rootfs
 // directories (used in place), and resolves a template name into what a driver needs.
 import { randomBytes } from "node:crypto";
+import { statSync } from "node:fs";
 import { lstat, mkdir, readdir, realpath, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type Database from "better-sqlite3";
@@ -201,7 +202,9 @@ export class TemplateRegistry {
   }
 
   private baseInfo(): TemplateInfo {
-    return { name: BASE_TEMPLATE, source: { type: "rootfs", path: this.baseRootfs }, env: {}, ports: [], createdAt: new Date(0).toISOString() };
+    // the base image's build time (its rootfs directory's mtime)
+    const built = statSync(this.baseRootfs, { throwIfNoEntry: false })?.mtime ?? new Date(0);
+    return { name: BASE_TEMPLATE, source: { type: "rootfs", path: this.baseRootfs }, env: {}, ports: [], createdAt: built.toISOString() };
   }
 
   /** Source must exist, have the right kind, and not be the host root or Atoll's own state. */
