@@ -114,6 +114,11 @@ describe("oci driver isolation", () => {
     assert.equal(eff & (1n << 12n), 0n, "no CAP_NET_ADMIN");
   });
 
+  test("own sysfs: only its own network interfaces are visible", async () => {
+    const r = await sh(d, "iso-a", "ls /sys/class/net");
+    assert.deepEqual(r.out.trim().split(/\s+/).sort(), ["eth0", "lo"]);
+  });
+
   test("firewall chains, NAT and bridge port isolation are in place", () => {
     const input = execFileSync("iptables", ["-w", "-S", "ATOLL-INPUT"], { encoding: "utf8" });
     assert.match(input, /-A ATOLL-INPUT -i atoll0 -j DROP/);

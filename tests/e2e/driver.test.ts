@@ -96,3 +96,28 @@ async function waitFor(cond: () => Promise<boolean>, ms = 5000) {
   }
   throw new Error("condition not met in time");
 }
+
+describe("oci driver with runc", () => {
+  test("start, exec, pause/resume, stop/start and destroy without leaks", async () => {
+    const d = newDriver({ runtime: "runc" });
+    try {
+      await d.init();
+      const s = await d.start(spec("runc-a"));
+      assert.equal((await agentVersion(s.endpoint!.host)).status, 200);
+      assert.match((await sh(d, "runc-a", "cat /proc/self/uid_map")).out, /0\s+100000\s+65536/);
+      await d.pause("runc-a");
+      assert.equal((await d.inspect("runc-a")).state, "paused");
+      await d.resume("runc-a");
+      await sh(d, "runc-a", "echo r > /workspace/r");
+      await d.stop("runc-a");
+      await d.start(spec("runc-a"));
+      assert.equal((await sh(d, "runc-a", "cat /workspace/r")).out, "r\n");
+      const res = d.resources("runc-a");
+      await d.destroy("runc-a");
+      assert.deepEqual(leftovers(res), []);
+    } finally {
+      for (const id of await d.list()) await d.destroy(id);
+      removeDataDir(d.cfg.dataDir);
+    }
+  });
+});

@@ -1,5 +1,7 @@
 // Per-sandbox network namespace: a veth pair from the host bridge, the sandbox's address,
 // loopback and a default route via the bridge. Two `ip -batch` calls (host side, netns side).
+// The namespace itself is created by the runtime inside the sandbox's user namespace (so the
+// sandbox gets its own sysfs, as with Docker) and named here with `ip netns attach <name> <pid>`.
 import { existsSync, writeFileSync } from "node:fs";
 import { run } from "./exec.js";
 
@@ -13,14 +15,19 @@ export interface NetSpec {
   bridge: string;
 }
 
+export function macFor(ip: string): string {
+  return ["02", "42", ...ip.split(".").map((x) => Number(x).toString(16).padStart(2, "0"))].join(":");
+}
+
 export const netnsPath = (name: string) => `/run/netns/${name}`;
 
-export async function createNetns(n: NetSpec): Promise<void> {
+/** Wires the network namespace of process `pid` (the container's init) to the bridge. */
+export async function createNetns(n: NetSpec, pid: number): Promise<void> {
   await deleteNetns(n.netns, n.veth); // leftovers of a crash
   const peer = `p${n.veth.slice(1)}`;
   await run("ip", ["-batch", "-"], {
     input: [
-      `netns add ${n.netns}`,
+      `netns attach ${n.netns} ${pid}`,
       `link add ${n.veth} type veth peer name ${peer} netns ${n.netns}`,
       `link set ${n.veth} master ${n.bridge}`,
       // L2 isolation: isolated bridge ports cannot talk to each other, only to the bridge/uplink.
@@ -31,6 +38,9 @@ export async function createNetns(n: NetSpec): Promise<void> {
   await run("ip", ["-n", n.netns, "-batch", "-"], {
     input: [
       `link set lo up`,
+      // MAC derived from the address (as Docker does): when an address is reused, the host's
+      // neighbour cache entry for it is still right, so the new sandbox is reachable at once.
+      `link set ${peer} address ${macFor(n.ip)}`,
       `link set ${peer} name eth0`,
       `addr add ${n.ip}/${n.prefix} dev eth0`,
       `link set eth0 up`,

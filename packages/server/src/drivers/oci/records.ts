@@ -38,7 +38,8 @@ export class Layout {
   diskMnt(name: string) { return path.join(this.dir(name), "disk"); }
   rootfs(name: string) { return path.join(this.dir(name), "rootfs"); }
   etc(name: string) { return path.join(this.dir(name), "etc"); }
-  log(name: string) { return path.join(this.dir(name), "console.log"); }
+  /** On the sandbox's disk image (mounted while running), invisible inside the sandbox. */
+  log(name: string) { return path.join(this.dir(name), "disk", "console.log"); }
   container(name: string) { return `atoll-${this.cfg.tag}-${name}`; }
   netns(name: string) { return `atoll-${this.cfg.tag}-${name}`; }
   cgroupsPath(name: string) { return `/atoll/${this.cfg.tag}-${name}`; }

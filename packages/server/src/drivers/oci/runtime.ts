@@ -20,11 +20,14 @@ export class OciRuntime {
     return run(this.bin, ["--root", this.root, ...args], { allowFail, timeoutMs });
   }
 
-  /** Creates and starts a detached container; its stdout/stderr (and the runtime's errors) go to logFile. */
-  async start(name: string, bundle: string, logFile: string): Promise<RunResult> {
+  /**
+   * Creates the container (namespaces and mounts ready, user process not started yet); its
+   * stdout/stderr and the runtime's own errors go to logFile. start() then runs the process.
+   */
+  async create(name: string, bundle: string, logFile: string): Promise<RunResult> {
     const fd = openSync(logFile, "a", 0o600);
     try {
-      return await run(this.bin, ["--root", this.root, "run", "-d", "--bundle", bundle, name], {
+      return await run(this.bin, ["--root", this.root, "create", "--bundle", bundle, name], {
         stdio: ["ignore", fd, fd],
         allowFail: true,
         timeoutMs: 30_000,
@@ -33,6 +36,8 @@ export class OciRuntime {
       closeSync(fd);
     }
   }
+
+  start(name: string): Promise<RunResult> { return this.cmd(["start", name], true); }
 
   async state(name: string): Promise<ContainerState | undefined> {
     const r = await this.cmd(["state", name], true);

@@ -7,7 +7,7 @@ import type { ResolvedConfig } from "./config.js";
 import { run } from "./exec.js";
 import { hostNameservers, setEgress } from "./host.js";
 import { Ipam, parseSubnet } from "./ipam.js";
-import { createNetns, deleteNetns, netnsPath } from "./netns.js";
+import { createNetns, deleteNetns } from "./netns.js";
 import type { Layout, SandboxRecord } from "./records.js";
 import { ensureDisk, isMounted, mountDisk, mountOverlay, shiftedBase, unmount } from "./rootfs.js";
 import type { OciRuntime } from "./runtime.js";
@@ -91,7 +91,6 @@ export async function bringUp(ctx: Ctx, rec: SandboxRecord): Promise<string> {
   const name = rec.name;
   const t0 = Date.now();
   mkdirSync(layout.dir(name), { recursive: true });
-  writeFileSync(layout.log(name), ""); // fresh console log per start
   let ip: string | undefined;
   // ATOLL_OCI_TRACE=1 prints how long each step of a start took (ms since start).
   const trace = process.env.ATOLL_OCI_TRACE ? (step: string) => console.error(`[oci] ${name} ${step} +${Date.now() - t0}ms`) : () => {};
@@ -100,6 +99,8 @@ export async function bringUp(ctx: Ctx, rec: SandboxRecord): Promise<string> {
     trace("lower");
     await ensureDisk(layout.disk(name), rec.limits.diskMiB);
     const { upper, work } = await mountDisk(layout.disk(name), layout.diskMnt(name), cfg.uidBase);
+    // Console log (agent output, runtime errors) lives on the sandbox's own disk: bounded by its size.
+    writeFileSync(layout.log(name), "");
     if (!rec.seeded) {
       const from = rec.fromSnapshotDir;
       if (from) {
@@ -112,19 +113,10 @@ export async function bringUp(ctx: Ctx, rec: SandboxRecord): Promise<string> {
     ensureWorkspace(ctx, lower, upper);
     await mountOverlay(lower, upper, work, layout.rootfs(name));
     trace("overlay");
-    const sn = parseSubnet(cfg.subnet);
-    ip = ctx.ipam.allocate(layout.ipOwner(name));
-    rec.ip = ip;
-    layout.write(rec);
-    await createNetns({ netns: layout.netns(name), veth: layout.veth(ip), ip, prefix: sn.prefix, gateway: sn.gateway, bridge: cfg.bridge });
-    if (!rec.egress) await setEgress(cfg, ip, false);
-    trace("netns");
-    writeEtc(ctx, rec, ip);
     const etc = layout.etc(name);
     const spec = buildSpec({
       rootfs: layout.rootfs(name),
       hostname: HOSTNAME,
-      netnsPath: netnsPath(layout.netns(name)),
       cgroupsPath: layout.cgroupsPath(name),
       uidBase: cfg.uidBase,
       uidCount: cfg.uidCount,
@@ -138,17 +130,29 @@ export async function bringUp(ctx: Ctx, rec: SandboxRecord): Promise<string> {
       agentNode: rec.rootfs === cfg.baseImage ? ctx.agentNode : undefined,
     });
     writeFileSync(path.join(layout.dir(name), "config.json"), JSON.stringify(spec));
+    const sn = parseSubnet(cfg.subnet);
+    ip = ctx.ipam.allocate(layout.ipOwner(name));
+    rec.ip = ip;
+    layout.write(rec);
+    writeEtc(ctx, rec, ip);
     const container = layout.container(name);
     await ctx.runtime.remove(container); // a dead container of the same name (crash leftovers)
-    const r = await ctx.runtime.start(container, layout.dir(name), layout.log(name));
-    if (r.code !== 0) throw new Error(`${cfg.runtime} run exited ${r.code}`);
-    trace("runtime");
+    const c = await ctx.runtime.create(container, layout.dir(name), layout.log(name));
+    if (c.code !== 0) throw new Error(`${cfg.runtime} create exited ${c.code}`);
     const pid = (await ctx.runtime.state(container))?.pid ?? 0;
+    if (!pid) throw new Error(`${cfg.runtime} state shows no init process`);
+    trace("create");
+    await createNetns({ netns: layout.netns(name), veth: layout.veth(ip), ip, prefix: sn.prefix, gateway: sn.gateway, bridge: cfg.bridge }, pid);
+    if (!rec.egress) await setEgress(cfg, ip, false);
+    trace("netns");
+    const r = await ctx.runtime.start(container);
+    if (r.code !== 0) throw new Error(`${cfg.runtime} start exited ${r.code}: ${r.stderr.trim()}`);
+    trace("runtime");
     await waitForAgent(ip, pid, Date.now() + cfg.startTimeoutMs);
     trace("agent");
     return ip;
   } catch (e) {
-    const log = logTail(layout.log(name)).trim();
+    const log = logTail(layout.log(name)).trim(); // read before teardown unmounts the disk
     await tearDown(ctx, rec).catch(() => {});
     if (e instanceof AtollError) throw e;
     const last = log.split("\n").slice(-3).join(" | ").slice(-300);

@@ -7,7 +7,6 @@ import { seccompProfile } from "./seccomp.js";
 export interface SpecInput {
   rootfs: string;
   hostname: string;
-  netnsPath: string;
   cgroupsPath: string;
   uidBase: number;
   uidCount: number;
@@ -104,7 +103,8 @@ export function buildSpec(s: SpecInput): Record<string, unknown> {
         { type: "mount" },
         { type: "user" },
         { type: "cgroup" },
-        { type: "network", path: s.netnsPath },
+        // a new netns owned by the sandbox's userns (own sysfs); the driver wires it after `create`
+        { type: "network" },
       ],
       cgroupsPath: s.cgroupsPath,
       resources: {
