@@ -2,6 +2,11 @@
 // pause/resume freezes, destroy leaves nothing behind, a second driver instance adopts.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { AtollError } from "@atoll/protocol";
 import { agentVersion, leftovers, newDriver, removeDataDir, sh, spec } from "./driver-helpers.js";
 import type { OciDriver } from "../../packages/server/src/drivers/oci/index.js";
 
@@ -119,5 +124,61 @@ describe("oci driver with runc", () => {
       for (const id of await d.list()) await d.destroy(id);
       removeDataDir(d.cfg.dataDir);
     }
+  });
+});
+
+describe("oci driver settings and failures", () => {
+  let d: OciDriver;
+  before(async () => {
+    d = newDriver();
+    await d.init();
+  });
+  after(async () => {
+    for (const id of await d.list()) await d.destroy(id);
+    removeDataDir(d.cfg.dataDir);
+  });
+
+  test("a start that fails reports SANDBOX_START_FAILED with the runtime's output and leaks nothing", async () => {
+    const bad = mkdtempSync(path.join(os.tmpdir(), "atoll-badroot-"));
+    mkdirSync(path.join(bad, "etc"));
+    try {
+      await assert.rejects(d.start(spec("bad-root", { template: "bad", rootfs: bad })), (e: unknown) => {
+        assert.ok(e instanceof AtollError);
+        assert.equal(e.code, "SANDBOX_START_FAILED");
+        assert.match(e.message, /^Cannot start sandbox bad-root: /);
+        assert.ok(String(e.context.stderr).length > 0, "runtime output attached");
+        return true;
+      });
+      const res = d.resources("bad-root");
+      assert.deepEqual(leftovers(res).filter((l) => !l.startsWith("dir ")), []);
+      assert.equal((await d.inspect("bad-root")).state, "stopped");
+      await d.destroy("bad-root");
+      assert.deepEqual(leftovers(res), []);
+    } finally {
+      rmSync(bad, { recursive: true, force: true });
+      rmSync(`${bad}.uid100000`, { recursive: true, force: true });
+    }
+  });
+
+  test("egress=false adds a drop rule for the sandbox's address, removed on stop", async () => {
+    const s = await d.start(spec("no-egress", { egress: false }));
+    const rules = () => execFileSync("iptables", ["-w", "-S", "ATOLL-EGRESS"], { encoding: "utf8" });
+    assert.ok(rules().includes(`-A ATOLL-EGRESS -s ${s.endpoint!.host}/32 -j DROP`));
+    assert.equal((await agentVersion(s.endpoint!.host)).status, 200, "the host still reaches it");
+    await d.stop("no-egress");
+    assert.ok(!rules().includes(`${s.endpoint!.host}/32`));
+    await d.destroy("no-egress");
+  });
+
+  test("a restart takes new env and limits; the disk grows and keeps its files", async () => {
+    await d.start(spec("resize", { env: { X: "1" }, limits: { cpu: 1, memoryMiB: 256, pids: 128, diskMiB: 64 } }));
+    await sh(d, "resize", "echo keep > /workspace/k");
+    const size = async () => Number((await sh(d, "resize", "df -k --output=size /workspace | tail -1")).out.trim());
+    assert.ok((await size()) < 70_000);
+    await d.stop("resize");
+    await d.start(spec("resize", { env: { X: "2" }, limits: { cpu: 1, memoryMiB: 256, pids: 128, diskMiB: 128 } }));
+    assert.equal((await sh(d, "resize", "echo $X; cat /workspace/k")).out, "2\nkeep\n");
+    assert.ok((await size()) > 100_000, "filesystem grew to ~128 MiB");
+    await d.destroy("resize");
   });
 });

@@ -79,6 +79,19 @@ export class OciDriver implements Driver {
     };
   }
 
+  /**
+   * A (re)start takes the control plane's current settings: limits, env, startup, workdir, egress.
+   * The root filesystem stays the one the sandbox was created from; the disk only grows.
+   */
+  private refresh(rec: SandboxRecord, spec: SandboxSpec): void {
+    const limits = { ...this.cfg.defaults, ...(spec.limits ?? {}) };
+    rec.limits = { ...limits, diskMiB: Math.max(limits.diskMiB, rec.limits?.diskMiB ?? 0) };
+    rec.env = spec.env ?? {};
+    rec.startup = spec.startup;
+    rec.workdir = spec.workdir;
+    rec.egress = spec.egress !== false;
+  }
+
   private running(rec: SandboxRecord, pid?: number, state: "running" | "paused" = "running"): DriverSandbox {
     return { id: rec.id ?? rec.name, state, endpoint: { host: rec.ip!, agentPort: AGENT_PORT }, pid };
   }
@@ -109,6 +122,7 @@ export class OciDriver implements Driver {
         return this.running(rec, st.pid);
       }
       await tearDown(this.ctx, rec); // whatever is left of a dead instance
+      this.refresh(rec, spec);
       await bringUp(this.ctx, rec);
       const now = await this.runtime.state(this.layout.container(key));
       return this.running(rec, now?.pid);

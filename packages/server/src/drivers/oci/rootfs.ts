@@ -1,6 +1,6 @@
 // Root filesystem per sandbox: overlay (lower = uid-shifted template rootfs, upper/work on the
 // sandbox's own sparse ext4 image so the disk limit is a real filesystem size).
-import { existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync, openSync, ftruncateSync, closeSync } from "node:fs";
+import { existsSync, statSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync, openSync, ftruncateSync, closeSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { run } from "./exec.js";
@@ -84,9 +84,19 @@ export async function unmount(target: string): Promise<void> {
   }
 }
 
-/** Creates the sandbox's sparse ext4 disk image of sizeMiB if missing. */
+/** Creates the sandbox's sparse ext4 disk image of sizeMiB if missing; grows it (never shrinks). */
 export async function ensureDisk(img: string, sizeMiB: number): Promise<void> {
-  if (existsSync(img)) return;
+  if (existsSync(img)) {
+    const want = sizeMiB * 1024 * 1024;
+    if (statSync(img).size < want) {
+      // grow offline (not mounted while stopped): extend the sparse file, then the filesystem
+      const fd = openSync(img, "r+");
+      try { ftruncateSync(fd, want); } finally { closeSync(fd); }
+      await run("e2fsck", ["-f", "-p", img], { allowFail: true });
+      await run("resize2fs", ["-f", img]);
+    }
+    return;
+  }
   const tmp = `${img}.tmp`;
   const fd = openSync(tmp, "w", 0o600);
   try { ftruncateSync(fd, sizeMiB * 1024 * 1024); } finally { closeSync(fd); }
