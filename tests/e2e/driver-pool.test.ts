@@ -6,6 +6,7 @@ import os from "node:os";
 import path from "node:path";
 import { agentVersion, leftovers, newDriver, removeDataDir, sh, spec } from "./driver-helpers.js";
 import type { OciDriver } from "../../packages/server/src/drivers/oci/index.js";
+import { alive } from "../../packages/server/src/drivers/oci/pool.js";
 
 describe("oci driver pool", () => {
   let d: OciDriver;
@@ -75,6 +76,22 @@ describe("oci driver pool", () => {
     } finally {
       rmSync(snap, { recursive: true, force: true });
     }
+  });
+
+  test("a pool entry that died while waiting is skipped and cleaned up", async () => {
+    await d.pool.waitReady(1, 60_000);
+    const entry = readdirSync(d.cfg.sandboxesDir).find((n) => n.startsWith("_pool-"))!;
+    const rec = d.layout.read(entry)!;
+    process.kill(rec.pid!, "SIGKILL"); // tini = the sandbox's pid 1: the whole sandbox dies
+    const gone = Date.now() + 5000;
+    while (alive(rec.pid) && Date.now() < gone) await new Promise((r) => setTimeout(r, 10));
+    const s = await d.start(spec("pool-after-death"));
+    assert.equal(d.resources("pool-after-death").name, "pool-after-death", "started cold, not from the dead entry");
+    assert.equal((await agentVersion(s.endpoint!.host)).status, 200);
+    await d.destroy("pool-after-death");
+    const end = Date.now() + 10_000;
+    while (existsSync(path.join(d.cfg.sandboxesDir, entry)) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(existsSync(path.join(d.cfg.sandboxesDir, entry)), false, "dead entry removed");
   });
 
   test("close destroys unclaimed pool entries", async () => {

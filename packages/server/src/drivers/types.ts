@@ -64,4 +64,9 @@ export interface Driver {
   snapshot(id: string, destDir: string): Promise<{ sizeBytes: number }>;
   /** Stops everything on server shutdown without destroying (sandboxes keep running by default). */
   close(): Promise<void>;
+  /**
+   * Optional: prepares a template's root filesystem ahead of its first sandbox (the oci driver
+   * builds its uid-shifted copy, seconds for large images), so that first start is fast.
+   */
+  prepareTemplate?(rootfs: string): Promise<void>;
 }

@@ -124,6 +124,7 @@ export class OciDriver implements Driver {
       await tearDown(this.ctx, rec); // whatever is left of a dead instance
       this.refresh(rec, spec);
       await bringUp(this.ctx, rec);
+      this.layout.write(rec);
       const now = await this.runtime.state(this.layout.container(key));
       return this.running(rec, now?.pid);
     });
@@ -219,6 +220,10 @@ export class OciDriver implements Driver {
       }
       return { sizeBytes: await treeSize(destDir) };
     });
+  }
+
+  async prepareTemplate(rootfs: string): Promise<void> {
+    await shiftedBase(rootfs, this.cfg.uidBase, this.cfg.uidCount);
   }
 
   async close(): Promise<void> {

@@ -1,5 +1,6 @@
 // Runs host tools (ip, iptables, mount, crun) without a shell and collects their output.
 import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 
 export interface RunResult {
   code: number;
@@ -43,4 +44,15 @@ export function run(cmd: string, args: string[], opts: RunOptions = {}): Promise
       child.stdin.end(opts.input ?? "");
     }
   });
+}
+
+/** True while the process exists and is not a zombie (a killed sandbox init lingers as one). */
+export function alive(pid: number | undefined): boolean {
+  if (!pid) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
+  } catch {
+    return false;
+  }
 }

@@ -4,6 +4,8 @@
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
 import { existsSync, mkdirSync, readdirSync, realpathSync, symlinkSync } from "node:fs";
+import { alive } from "./exec.js";
+export { alive } from "./exec.js";
 import type { SandboxSpec } from "../types.js";
 import type { KeyedLock } from "./lock.js";
 import type { SandboxRecord } from "./records.js";
@@ -65,7 +67,11 @@ export class WarmPool extends EventEmitter {
     while (this.ready.length) {
       const name = this.ready.shift()!;
       const rec = layout.read(name);
-      if (!rec?.ip) continue;
+      if (!rec?.ip || !alive(rec.pid)) {
+        // died while waiting (killed from outside): remove it in the background
+        if (rec) void this.lock.run(name, () => wipe(this.ctx, rec)).catch(() => {});
+        continue;
+      }
       symlinkSync(name, layout.dir(id)); // throws EEXIST if id appeared meanwhile: caller falls back
       rec.id = id;
       delete rec.poolOwnerPid;
@@ -131,9 +137,8 @@ export class WarmPool extends EventEmitter {
       const rec = layout.read(name);
       if (rec?.id) continue; // claimed
       const pid = rec?.poolOwnerPid ?? 0;
-      let alive = pid > 0 && pid !== process.pid;
-      try { if (alive) process.kill(pid, 0); } catch { alive = false; }
-      if (alive) continue;
+      // owner still running (this process included: another driver instance may own it)
+      if (pid > 0 && (pid === process.pid || alive(pid))) continue;
       await this.lock.run(name, () => wipe(this.ctx, rec ?? ({ name, id: null } as SandboxRecord))).catch((e) =>
         console.error(`[oci pool] Cannot remove stale ${name}: ${(e as Error).message}`),
       );

@@ -26,6 +26,8 @@ export interface SandboxRecord {
   seeded?: boolean;
   /** Address while running (also held in the host-global IPAM). */
   ip?: string;
+  /** Host pid of the sandbox's init while running (cheap liveness check for pool claims). */
+  pid?: number;
   /** Pool entries: pid of the control plane that owns them (stale entries of dead pids are reaped). */
   poolOwnerPid?: number;
 }

@@ -4,7 +4,7 @@ import net from "node:net";
 import path from "node:path";
 import { AtollError, ErrorCode } from "@atoll/protocol";
 import type { ResolvedConfig } from "./config.js";
-import { run } from "./exec.js";
+import { alive, run } from "./exec.js";
 import { hostNameservers, setEgress } from "./host.js";
 import { Ipam, parseSubnet } from "./ipam.js";
 import { createNetns, deleteNetns } from "./netns.js";
@@ -62,10 +62,6 @@ function ensureWorkspace(ctx: Ctx, lower: string, upper: string) {
   chownSync(path.join(upper, "workspace"), ctx.cfg.uidBase, ctx.cfg.uidBase);
 }
 
-function alive(pid: number): boolean {
-  if (!pid) return true; // unknown: rely on the deadline
-  try { process.kill(pid, 0); return true; } catch { return false; }
-}
 
 /** Polls a TCP connect to ip:port until it succeeds, the container dies, or the deadline passes. */
 async function waitForAgent(ip: string, pid: number, deadline: number): Promise<void> {
@@ -141,6 +137,7 @@ export async function bringUp(ctx: Ctx, rec: SandboxRecord): Promise<string> {
     if (c.code !== 0) throw new Error(`${cfg.runtime} create exited ${c.code}`);
     const pid = (await ctx.runtime.state(container))?.pid ?? 0;
     if (!pid) throw new Error(`${cfg.runtime} state shows no init process`);
+    rec.pid = pid;
     trace("create");
     await createNetns({ netns: layout.netns(name), veth: layout.veth(ip), ip, prefix: sn.prefix, gateway: sn.gateway, bridge: cfg.bridge }, pid);
     if (!rec.egress) await setEgress(cfg, ip, false);
@@ -177,6 +174,7 @@ export async function tearDown(ctx: Ctx, rec: SandboxRecord): Promise<void> {
     if (!rec.egress) await setEgress(cfg, ip, true);
     ctx.ipam.release(ip, layout.ipOwner(name));
     rec.ip = undefined;
+    rec.pid = undefined;
     if (existsSync(layout.dir(name))) layout.write(rec);
   } else {
     await deleteNetns(layout.netns(name), "none");
