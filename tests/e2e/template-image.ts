@@ -54,8 +54,9 @@ export async function buildSlimImage(base: string, file: string): Promise<number
       { name: "usr/bin/.wh.cat" },
     ]),
   ];
-  const config = Buffer.from(JSON.stringify(IMAGE_CONFIG));
   const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
+  // a complete config (diff_ids of the uncompressed layers), so other tools (skopeo) accept the archive too
+  const config = Buffer.from(JSON.stringify({ ...IMAGE_CONFIG, rootfs: { type: "layers", diff_ids: layers.map((l) => `sha256:${sha(l)}`) } }));
   const members: { name: string; data: Buffer }[] = layers.map((l) => ({ name: `${sha(l)}/layer.tar`, data: l }));
   members.push({ name: `${sha(config)}.json`, data: config });
   members.push({ name: "manifest.json", data: Buffer.from(JSON.stringify([{ Config: `${sha(config)}.json`, RepoTags: ["slim-node:test"], Layers: layers.map((l) => `${sha(l)}/layer.tar`) }])) });

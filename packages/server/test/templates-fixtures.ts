@@ -66,7 +66,7 @@ export const CONFIG = {
 
 /** `docker save`-style tar: <hex>/layer.tar per layer, <hex>.json config, manifest.json. */
 export async function dockerSave(layers: Buffer[], config: object = CONFIG): Promise<Buffer> {
-  const cfg = Buffer.from(JSON.stringify(config));
+  const cfg = Buffer.from(JSON.stringify({ ...config, rootfs: { type: "layers", diff_ids: layers.map((l) => `sha256:${sha256(l)}`) } }));
   const entries: Entry[] = [];
   const names: string[] = [];
   for (const l of layers) {
