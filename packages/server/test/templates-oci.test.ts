@@ -125,6 +125,15 @@ describe("image import", () => {
     await assert.rejects(importImage(g, await fresh("x2")), (e: AtollError) => e.code === "INVALID_TEMPLATE");
   });
 
+  it("answers INVALID_TEMPLATE for layers that are not tars, plain or gzip", async () => {
+    const notTar = path.join(tmp, "not-tar-layer.tar");
+    await writeFile(notTar, await dockerSave([Buffer.alloc(2048, 0x41)]));
+    await assert.rejects(importImage(notTar, await fresh("x4")), (e: AtollError) => e.code === "INVALID_TEMPLATE" && /not a valid tar/.test(e.message));
+    const badGzip = path.join(tmp, "bad-gzip-layer.tar");
+    await writeFile(badGzip, await dockerSave([Buffer.concat([Buffer.from([0x1f, 0x8b, 8, 0]), Buffer.alloc(600, 7)])]));
+    await assert.rejects(importImage(badGzip, await fresh("x5")), (e: AtollError) => e.code === "INVALID_TEMPLATE" && /not a valid tar/.test(e.message));
+  });
+
   it("refuses a manifest that points outside the archive", async () => {
     const dir = await fresh("evil-manifest");
     await writeFile(path.join(dir, "manifest.json"), JSON.stringify([{ Config: "../../etc/hostname", Layers: [] }]));

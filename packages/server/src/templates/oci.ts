@@ -186,7 +186,14 @@ export async function importImage(p: string, root: string, opts: { prefer?: "doc
     if (!ref) throw bad(`layer ${layer.name} is missing from the archive`, { layer: layer.name });
     let mismatch: Error | null = null;
     const input = await layerStream(ref, layer.digest, (e) => (mismatch = e));
-    const s = await applyLayer(root, input, { maxBytes: opts.maxBytes, bytesBefore: total.bytes, maxEntries: opts.maxEntries ?? 5_000_000, entriesBefore: total.entries });
+    let s: LayerStats;
+    try {
+      s = await applyLayer(root, input, { maxBytes: opts.maxBytes, bytesBefore: total.bytes, maxEntries: opts.maxEntries ?? 5_000_000, entriesBefore: total.entries });
+    } catch (e) {
+      // file system errors (ENOSPC, ...) keep their errno mapping; tar/gzip parse errors are the image's fault
+      if (e instanceof AtollError || (e as NodeJS.ErrnoException).syscall) throw e;
+      throw bad(`layer ${layer.name} is not a valid tar (or gzip tar): ${(e as Error).message}`, { layer: layer.name });
+    }
     if (mismatch) throw mismatch;
     total.entries += s.entries;
     total.bytes += s.bytes;
