@@ -43,9 +43,9 @@ function libraries(base: string): string[] {
   return [...libs];
 }
 
-/** Writes a docker-save tar of the slim image to `file`; returns its size in bytes. */
-export async function buildSlimImage(base: string, file: string): Promise<number> {
-  const layers = [
+/** The slim image's three uncompressed layer tars. */
+export async function slimLayers(base: string): Promise<Buffer[]> {
+  return [
     systemTar(base, ["--no-recursion"], SKELETON),
     // Debian's node loads some builtins from /usr/share/nodejs
     systemTar(base, ["--dereference"], [...BINARIES, ...libraries(base), "usr/share/nodejs", "etc/ssl/certs/ca-certificates.crt"]),
@@ -54,6 +54,11 @@ export async function buildSlimImage(base: string, file: string): Promise<number
       { name: "usr/bin/.wh.cat" },
     ]),
   ];
+}
+
+/** Writes a docker-save tar of the slim image to `file`; returns its size in bytes. */
+export async function buildSlimImage(base: string, file: string, layers?: Buffer[]): Promise<number> {
+  layers ??= await slimLayers(base);
   const sha = (b: Buffer) => createHash("sha256").update(b).digest("hex");
   // a complete config (diff_ids of the uncompressed layers), so other tools (skopeo) accept the archive too
   const config = Buffer.from(JSON.stringify({ ...IMAGE_CONFIG, rootfs: { type: "layers", diff_ids: layers.map((l) => `sha256:${sha(l)}`) } }));

@@ -9,13 +9,14 @@ import http from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import { dockerSave, tarOf } from "../../packages/server/test/templates-fixtures.js";
+import { dockerSave, ociLayoutFiles, tarOf, writeLayoutDir } from "../../packages/server/test/templates-fixtures.js";
 import { BASE_IMAGE, startAtoll, type Atoll } from "./harness.js";
-import { buildSlimImage } from "./template-image.js";
+import { IMAGE_CONFIG, buildSlimImage, slimLayers } from "./template-image.js";
 
 let atoll: Atoll;
 let dir: string;
 let archive: string;
+let layers: Buffer[];
 const suffix = Math.random().toString(36).slice(2, 8);
 const SB = `tpl-web-${suffix}`;
 const SB2 = `tpl-dir-${suffix}`;
@@ -24,7 +25,8 @@ before(async () => {
   dir = await mkdtemp(path.join(os.tmpdir(), "atoll-tpl-e2e-"));
   archive = path.join(dir, "slim.tar");
   const t0 = performance.now();
-  const size = await buildSlimImage(BASE_IMAGE, archive);
+  layers = await slimLayers(BASE_IMAGE);
+  const size = await buildSlimImage(BASE_IMAGE, archive, layers);
   console.log(`# slim image: ${(size / 1e6).toFixed(1)} MB built in ${(performance.now() - t0).toFixed(0)} ms`);
   atoll = await startAtoll();
 });
@@ -69,6 +71,16 @@ describe("templates (e2e)", () => {
     assert.equal(r.body.rootfs, undefined, "host paths of the unpacked rootfs stay on the server");
     const list = await atoll.json("GET", "/v1/templates");
     assert.deepEqual(list.body.templates.map((t: { name: string }) => t.name), ["base", "slim-web"]);
+  });
+
+  it("registers an OCI layout directory with gzip layers", async () => {
+    const layout = path.join(dir, "layout");
+    await writeLayoutDir(layout, ociLayoutFiles(layers, { gzip: true, config: IMAGE_CONFIG }));
+    const r = await atoll.json("POST", "/v1/templates", { name: "slim-oci", source: { type: "oci-layout", path: layout }, startup: "" });
+    assert.equal(r.status, 201, JSON.stringify(r.body));
+    assert.equal(r.body.startup, undefined, "an empty startup disables the image's Cmd");
+    assert.deepEqual(r.body.ports, [8080]);
+    assert.equal((await atoll.json("DELETE", "/v1/templates/slim-oci")).status, 200);
   });
 
   it("answers bad requests with coded errors", async () => {
