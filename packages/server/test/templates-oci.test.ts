@@ -116,6 +116,16 @@ describe("image import", () => {
     await assert.rejects(importImage(dir, await fresh("corrupt-root"), { prefer: "oci-layout" }), (e: AtollError) => e.code === "INVALID_TEMPLATE" && /corrupt/.test(e.message));
   });
 
+  it("refuses an OCI config blob whose bytes do not match its digest", async () => {
+    const files = ociLayoutFiles(await layers());
+    for (const [name, b] of files) {
+      if (name.startsWith("blobs/") && b.toString().includes('"WorkingDir"')) files.set(name, Buffer.from(b.toString().replace('"/app"', '"/evil"')));
+    }
+    const dir = await fresh("corrupt-config");
+    await writeLayoutDir(dir, files);
+    await assert.rejects(importImage(dir, await fresh("corrupt-config-root"), { prefer: "oci-layout" }), (e: AtollError) => e.code === "INVALID_TEMPLATE" && /corrupt/.test(e.message));
+  });
+
   it("refuses archives that are not images", async () => {
     const f = path.join(tmp, "not-image.tar");
     await writeFile(f, await tarOf([{ name: "hello.txt", body: "hi" }]));

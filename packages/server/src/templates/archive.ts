@@ -1,6 +1,7 @@
 // Random access to the members of an outer image archive (docker save tar, OCI layout tar) or
 // an OCI layout directory, without unpacking it: a tar is indexed once (headers only), then each
 // blob is read in place as a byte range of the archive file.
+import { createHash } from "node:crypto";
 import { open, stat } from "node:fs/promises";
 import path from "node:path";
 import { AtollError, ErrorCode } from "@atoll/protocol";
@@ -45,11 +46,16 @@ export async function readBlob(ref: BlobRef, limit = 8 * 1024 * 1024): Promise<B
   }
 }
 
-export async function readJson(files: ImageFiles, name: string): Promise<unknown> {
+/** Parses a JSON member; with `digest` ("sha256:<hex>") its bytes must match it. */
+export async function readJson(files: ImageFiles, name: string, digest?: string): Promise<unknown> {
   const ref = await files.locate(name);
   if (!ref) throw bad(`${name} is missing`);
+  const bytes = await readBlob(ref);
+  if (digest?.startsWith("sha256:") && `sha256:${createHash("sha256").update(bytes).digest("hex")}` !== digest) {
+    throw bad(`${name} is corrupt (its sha256 does not match ${digest})`, { digest });
+  }
   try {
-    return JSON.parse((await readBlob(ref)).toString("utf8"));
+    return JSON.parse(bytes.toString("utf8"));
   } catch (e) {
     if (e instanceof AtollError) throw e;
     throw bad(`${name} is not valid JSON`);

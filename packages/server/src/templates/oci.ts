@@ -92,12 +92,12 @@ async function ociLayout(files: ImageFiles): Promise<ImageLayout> {
   for (let depth = 0; Array.isArray(doc.manifests); depth++) {
     if (depth > 4) throw bad("image indexes nest too deeply");
     const pick = pickManifest(doc.manifests);
-    doc = obj(await readJson(files, blobName(pick.digest)));
+    doc = obj(await readJson(files, blobName(pick.digest), String(pick.digest)));
     if (!Array.isArray(doc.manifests) && !doc.config && INDEX_TYPES.has(String(pick.mediaType))) throw bad("index entry is not a manifest");
   }
   const cfg = obj(doc.config);
   if (!Array.isArray(doc.layers)) throw bad("manifest has no layers");
-  const config = obj(await readJson(files, blobName(cfg.digest)));
+  const config = obj(await readJson(files, blobName(cfg.digest), String(cfg.digest)));
   const layers = doc.layers.map((l) => {
     const o = obj(l);
     if (String(o.mediaType ?? "").includes("zstd")) throw bad("zstd-compressed layers are not supported; re-save the image with gzip or no compression");
