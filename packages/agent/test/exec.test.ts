@@ -54,6 +54,15 @@ describe("execute (buffered)", () => {
     assert.equal((await exec(agent.url, "echo ok")).stdout, "ok\n");
   });
 
+  test("a command that redirects the shell's own stdout/stderr does not hang the session", async () => {
+    await post(agent.url, "/api/session/create", { id: "redir" });
+    const r = await exec(agent.url, "exec 2>&1; echo to-err >&2", { sessionId: "redir", timeoutMs: 5000 });
+    assert.equal(r.timedOut, undefined);
+    assert.equal(r.stdout, "to-err\n");
+    const r2 = await exec(agent.url, "exec >/dev/null; echo gone", { sessionId: "redir", timeoutMs: 5000 });
+    assert.deepEqual([r2.exitCode, r2.stdout, r2.timedOut], [0, "", undefined]);
+  });
+
   test("10 000 lines of output arrive complete and in order", async () => {
     const r = await exec(agent.url, "seq 1 10000");
     const lines = r.stdout.trimEnd().split("\n");

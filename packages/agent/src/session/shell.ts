@@ -102,7 +102,9 @@ export class Shell {
       });
     });
     // Aliases defined in one command expand in later ones, as in an interactive shell.
-    const init = ["builtin set +o history 2>/dev/null; builtin shopt -s expand_aliases"];
+    // Markers go to copies of the original stdout/stderr (fds 98/99), so a command that redirects
+    // its shell's output (`exec >log`, `exec 2>&1`) cannot swallow them.
+    const init = ["builtin set +o history 2>/dev/null; builtin shopt -s expand_aliases; exec 98>&1 99>&2"];
     if (opts.restore) init.push(`[ -r ${bashQuote(opts.stateFile)} ] && builtin . ${bashQuote(opts.stateFile)} >/dev/null 2>&1`);
     this.child.stdin.write(init.join("\n") + "\n");
   }
@@ -150,8 +152,8 @@ export class Shell {
       `__atoll_s=$?`,
       `builtin unset -v __atoll_c ATOLL_EXEC_ID`,
       `{ builtin export -p; builtin printf 'builtin cd -- %q\\n' "$PWD"; } >${state} 2>/dev/null`,
-      `builtin printf '\\0__ATOLL_%s:%d\\0' ${token} "$__atoll_s"`,
-      `builtin printf '\\0__ATOLL_%s:%d\\0' ${token} "$__atoll_s" >&2`,
+      `builtin printf '\\0__ATOLL_%s:%d\\0' ${token} "$__atoll_s" >&98`,
+      `builtin printf '\\0__ATOLL_%s:%d\\0' ${token} "$__atoll_s" >&99`,
       "",
     ].join("\n");
   }
