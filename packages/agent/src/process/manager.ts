@@ -47,7 +47,7 @@ export class ProcessManager {
     const cwd = session.cwd();
     const child = spawn("bash", ["--noprofile", "--norc", "-c", script, "atoll-process", o.command], {
       cwd: existsSync(cwd) ? cwd : "/",
-      env: { ...session.spawnEnv(), ATOLL_PROCESS_ID: id },
+      env: { ...session.spawnEnv(), ATOLL_PROCESS_ID: id, ATOLL_PROCESS_KEY: rec.key },
       stdio: ["ignore", "pipe", "pipe"],
       detached: true,
     });

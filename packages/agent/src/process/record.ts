@@ -1,5 +1,6 @@
 // One background process: its bash, status, bounded logs and live subscribers.
 import type { ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { StringDecoder } from "node:string_decoder";
 import type { ProcessInfo, ProcessStatus } from "@atoll/protocol";
 import { LogRing } from "./ring.js";
@@ -44,9 +45,12 @@ export class ProcRecord {
     return TERMINAL.includes(this.status);
   }
 
-  /** The env entry every process of this record's tree inherits. */
+  /** Random per start: the env entry (ATOLL_PROCESS_KEY) that marks this record's tree for kills,
+   *  unique even when two agents on one host reuse a process id. */
+  readonly key = randomBytes(8).toString("hex");
+
   get envTag(): string {
-    return `ATOLL_PROCESS_ID=${this.id}`;
+    return `ATOLL_PROCESS_KEY=${this.key}`;
   }
 
   /** Wires the child's pipes and exit into this record. */
