@@ -18,7 +18,7 @@ let atoll: Atoll;
 let tmp: string;
 const api = (route: string, body: unknown) => atoll.json("POST", `/v1/sandboxes/${ID}/api${route}`, body);
 const sh = async (command: string) => {
-  const r = await api("/execute", { command });
+  const r = await api("/execute", { command, timeoutMs: 60_000 });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   return r.body as { exitCode: number; stdout: string; stderr: string };
 };

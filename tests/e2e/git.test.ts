@@ -10,7 +10,7 @@ const PASSWORD = "Sup3r-s3cret-t0ken";
 let atoll: Atoll;
 const api = (route: string, body: unknown) => atoll.json("POST", `/v1/sandboxes/${ID}/api${route}`, body);
 const sh = async (command: string) => {
-  const r = await api("/execute", { command });
+  const r = await api("/execute", { command, timeoutMs: 60_000 });
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.equal(r.body.exitCode, 0, `${command}\n${r.body.stdout}\n${r.body.stderr}`);
   return r.body.stdout as string;
