@@ -160,6 +160,15 @@ describe("oci driver settings and failures", () => {
     }
   });
 
+  test("bad ids and missing template roots are refused with codes", async () => {
+    await assert.rejects(d.start(spec("../etc")), (e: unknown) => e instanceof AtollError && e.code === "INVALID_SANDBOX_ID");
+    assert.equal((await d.inspect("../sandboxes")).state, "missing");
+    await d.destroy("../x"); // no-op, never a path outside the data dir
+    await assert.rejects(d.start(spec("no-root", { template: "gone", rootfs: "/nonexistent/rootfs" })), (e: unknown) => e instanceof AtollError && e.code === "TEMPLATE_NOT_FOUND");
+    await d.destroy("no-root");
+    assert.deepEqual(await d.list(), []);
+  });
+
   test("egress=false adds a drop rule for the sandbox's address, removed on stop", async () => {
     const s = await d.start(spec("no-egress", { egress: false }));
     const rules = () => execFileSync("iptables", ["-w", "-S", "ATOLL-EGRESS"], { encoding: "utf8" });

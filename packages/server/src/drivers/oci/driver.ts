@@ -1,7 +1,7 @@
 // The oci driver: sandboxes as crun/runc containers driven directly from Node (no daemon).
 import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, unlinkSync, lstatSync } from "node:fs";
 import path from "node:path";
-import { AtollError, ErrorCode } from "@atoll/protocol";
+import { AtollError, ErrorCode, assertSandboxId, isValidSandboxId } from "@atoll/protocol";
 import type { Driver, DriverSandbox, SandboxSpec } from "../types.js";
 import { resolveConfig, type OciDriverConfig, type ResolvedConfig } from "./config.js";
 import { run } from "./exec.js";
@@ -12,7 +12,7 @@ import { KeyedLock } from "./lock.js";
 import { netnsPath } from "./netns.js";
 import { WarmPool } from "./pool.js";
 import { Layout, type SandboxRecord } from "./records.js";
-import { mountDisk, shiftedBase, treeSize, unmount } from "./rootfs.js";
+import { isMounted, mountDisk, shiftedBase, treeSize, unmount } from "./rootfs.js";
 import { OciRuntime } from "./runtime.js";
 import { AGENT_PORT, bringUp, tearDown, wipe, type Ctx } from "./sandbox.js";
 
@@ -53,7 +53,8 @@ export class OciDriver implements Driver {
     // Addresses this data dir holds for sandboxes whose netns is gone (crash) go back to the pool.
     for (const { ip, owner } of this.ctx.ipam.heldBy(`${cfg.tag}/`)) {
       const name = owner.slice(cfg.tag.length + 1);
-      if (!existsSync(netnsPath(this.layout.netns(name)))) this.ctx.ipam.release(ip, owner);
+      // a netns is alive only while its nsfs bind mount exists (a plain file survives a reboot on disk-backed /run)
+      if (!isMounted(netnsPath(this.layout.netns(name)))) this.ctx.ipam.release(ip, owner);
     }
     await this.pool.reapStale();
     if (existsSync(cfg.baseImage)) this.ctx.agentNode = await pickAgentNode(cfg.agentNode, cfg.baseImage);
@@ -97,6 +98,7 @@ export class OciDriver implements Driver {
   }
 
   async start(spec: SandboxSpec): Promise<DriverSandbox> {
+    assertSandboxId(spec.id);
     await this.init();
     let name = this.layout.resolve(spec.id);
     if (!name && this.pool.matches(spec)) {
@@ -163,6 +165,7 @@ export class OciDriver implements Driver {
   }
 
   async destroy(id: string): Promise<void> {
+    if (!isValidSandboxId(id)) return;
     const name = this.layout.resolve(id);
     const alias = this.layout.dir(id);
     if (name) {

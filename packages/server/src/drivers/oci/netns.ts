@@ -54,6 +54,6 @@ export async function createNetns(n: NetSpec, pid: number): Promise<void> {
 export async function deleteNetns(netns: string, veth: string): Promise<void> {
   const cmds: string[] = [];
   if (existsSync(`/sys/class/net/${veth}`)) cmds.push(`link del ${veth}`);
-  if (existsSync(netnsPath(netns))) cmds.push(`netns del ${netns}`);
+  if (existsSync(netnsPath(netns))) cmds.push(`netns del ${netns}`); // also removes a stale plain file
   if (cmds.length) await run("ip", ["-force", "-batch", "-"], { input: cmds.join("\n") + "\n", allowFail: true });
 }

@@ -3,7 +3,7 @@
 // gets a symlink sandboxes/<id> -> _pool-xxxx, so lookups by id work across restarts.
 import { existsSync, lstatSync, readFileSync, readlinkSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import type { SandboxLimits } from "@atoll/protocol";
+import { isValidSandboxId, type SandboxLimits } from "@atoll/protocol";
 import type { ResolvedConfig } from "./config.js";
 import { ipToInt } from "./ipam.js";
 
@@ -51,6 +51,7 @@ export class Layout {
 
   /** Maps a public id to its internal name (itself, or a claimed pool entry), or undefined. */
   resolve(id: string): string | undefined {
+    if (!isValidSandboxId(id)) return undefined; // never a path outside sandboxes/
     const p = this.dir(id);
     try {
       const st = lstatSync(p);

@@ -91,6 +91,9 @@ export async function bringUp(ctx: Ctx, rec: SandboxRecord): Promise<string> {
   // ATOLL_OCI_TRACE=1 prints how long each step of a start took (ms since start).
   const trace = process.env.ATOLL_OCI_TRACE ? (step: string) => console.error(`[oci] ${name} ${step} +${Date.now() - t0}ms`) : () => {};
   try {
+    if (!existsSync(rec.rootfs)) {
+      throw new AtollError(ErrorCode.TEMPLATE_NOT_FOUND, `Cannot start sandbox ${rec.id ?? name}: template rootfs ${rec.rootfs} does not exist${rec.rootfs === cfg.baseImage ? " (build it: images/base/build.sh)" : ""}`, { id: rec.id ?? name, template: rec.template });
+    }
     const lower = await shiftedBase(rec.rootfs, cfg.uidBase, cfg.uidCount);
     trace("lower");
     await ensureDisk(layout.disk(name), rec.limits.diskMiB);
