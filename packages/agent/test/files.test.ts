@@ -108,6 +108,8 @@ describe("files API", () => {
     assert.equal(raw.headers.get("content-type"), "image/png");
     assert.equal(Number(raw.headers.get("content-length")), png.length);
     assert.ok(Buffer.from(await raw.arrayBuffer()).equals(png));
+    const head = await fetch(`${agent.url}/api/files/raw?path=${encodeURIComponent(`${ws}/img/pic.png`)}`, { method: "HEAD" });
+    assert.deepEqual([head.status, Number(head.headers.get("content-length")), head.headers.get("x-atoll-binary")], [200, png.length, "1"]);
   });
 
   test("read/stream of text never splits a multibyte character", async () => {
