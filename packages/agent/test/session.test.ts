@@ -51,6 +51,13 @@ test("create accepts env and cwd; list shows sessions with their live cwd", asyn
   assert.equal(list.body.sessions.find((s: any) => s.id === "withenv").cwd, "/etc");
 });
 
+test("a session whose PATH hides bash still starts; commands resolve with its PATH", async () => {
+  await post(agent.url, "/api/session/create", { id: "nopath", env: { PATH: "/nowhere" } });
+  const r = await exec(agent.url, "echo builtin-ok; ls /", { sessionId: "nopath" });
+  assert.equal(r.stdout, "builtin-ok\n");
+  assert.equal(r.exitCode, 127);
+});
+
 test("a generated id when none is given", async () => {
   const r = await post(agent.url, "/api/session/create", {});
   assert.equal(r.status, 200);

@@ -4,6 +4,7 @@ import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
 import { AtollError, DEFAULT_SESSION_ID, ErrorCode } from "@atoll/protocol";
+import { bashPath } from "../session/bash.js";
 import type { SessionManager } from "../session/manager.js";
 import { bashQuote, exportLines } from "../session/quote.js";
 import { ProcRecord } from "./record.js";
@@ -45,7 +46,7 @@ export class ProcessManager {
       `builtin eval "$__atoll_c"`,
     ].join("\n");
     const cwd = session.cwd();
-    const child = spawn("bash", ["--noprofile", "--norc", "-c", script, "atoll-process", o.command], {
+    const child = spawn(bashPath(), ["--noprofile", "--norc", "-c", script, "atoll-process", o.command], {
       cwd: existsSync(cwd) ? cwd : "/",
       env: { ...session.spawnEnv(), ATOLL_PROCESS_ID: id, ATOLL_PROCESS_KEY: rec.key },
       stdio: ["ignore", "pipe", "pipe"],

@@ -126,8 +126,10 @@ export function findTree(m: TreeMatch): number[] {
   return [...members];
 }
 
+/** Signals each pid. Never pid <= 1 (kill(-1) would reach every process) nor the agent itself. */
 export function signalAll(pids: number[], sig: NodeJS.Signals): void {
   for (const pid of pids) {
+    if (!Number.isInteger(pid) || pid <= 1 || pid === process.pid) continue;
     try {
       process.kill(pid, sig);
     } catch {

@@ -112,7 +112,9 @@ export class Session {
         }, opts.timeoutMs);
       }
       try {
-        const o = await shell.run(command, { env: opts.env, cwd: opts.cwd }, sink);
+        const o = await shell.run(command, { env: opts.env, cwd: opts.cwd }, sink).catch((e: Error) => {
+          throw new AtollError(ErrorCode.COMMAND_EXECUTION_ERROR, e.message, { sessionId: this.id });
+        });
         return {
           exitCode: timedOut ? TIMEOUT_EXIT_CODE : o.exitCode,
           timedOut,

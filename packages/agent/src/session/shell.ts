@@ -6,6 +6,7 @@
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
+import { bashPath } from "./bash.js";
 import { MarkerScanner } from "./marker.js";
 import { bashQuote, exportLines } from "./quote.js";
 import { descendantsOf, killTree, signalAll, signalNumber } from "../process/tree.js";
@@ -61,7 +62,7 @@ export class Shell {
 
   constructor(private readonly opts: ShellOptions) {
     const cwd = existsSync(opts.cwd) ? opts.cwd : "/";
-    this.child = spawn("bash", ["--noprofile", "--norc"], {
+    this.child = spawn(bashPath(), ["--noprofile", "--norc"], {
       cwd,
       env: opts.env,
       stdio: ["pipe", "pipe", "pipe"],
@@ -202,11 +203,8 @@ export class Shell {
     const c = this.current;
     if (!c || !this.alive) return;
     c.killed = true;
-    try {
-      process.kill(this.pid, "SIGSTOP");
-    } catch {
-      /* gone */
-    }
+    if (this.pid <= 1) return;
+    signalAll([this.pid], "SIGSTOP");
     let victims = descendantsOf(this.pid).filter((p) => !c.pre.has(p));
     signalAll(victims, "SIGSTOP");
     victims = [...new Set([...victims, ...victims.flatMap((p) => descendantsOf(p))])];
@@ -220,14 +218,9 @@ export class Shell {
     const c = this.current;
     const tag = c ? `ATOLL_EXEC_ID=${c.token}` : undefined;
     if (c) c.killed = true;
+    if (this.pid <= 1) return;
     const roots = [this.pid, ...descendantsOf(this.pid)];
-    if (this.alive) {
-      try {
-        process.kill(this.pid, "SIGKILL");
-      } catch {
-        /* gone */
-      }
-    }
+    if (this.alive) signalAll([this.pid], "SIGKILL");
     await killTree({ roots, envTag: tag }, "SIGKILL");
     await this.exited;
   }
