@@ -17,7 +17,9 @@ let bundle: Promise<string> | null = null;
 /** Bundles the agent once per test process into a temp file (never touches dist/). */
 function agentBundle(): Promise<string> {
   bundle ??= (async () => {
-    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "atoll-agent-bundle-")), "agent.mjs");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "atoll-agent-bundle-"));
+    process.on("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+    const out = path.join(dir, "agent.mjs");
     await build({
       entryPoints: [path.join(repo, "packages/agent/src/main.ts")],
       outfile: out, bundle: true, platform: "node", target: "node18", format: "esm", logLevel: "error",

@@ -14,6 +14,7 @@ import { createDriver } from "./sandboxes/driver.js";
 import { SandboxManager } from "./sandboxes/manager.js";
 import { openStores, type Stores } from "./store/index.js";
 import { TemplateRegistry } from "./templates/registry.js";
+import { installPreview } from "./preview/install.js";
 
 /** Handles an HTTP upgrade (WebSocket) when it recognises the request; returns true if it did. */
 export type UpgradeHook = (req: IncomingMessage, socket: Socket, head: Buffer) => boolean;
@@ -165,6 +166,22 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       return closing;
     },
   };
+  // Ports, preview URLs and /proxy (preview/install.ts): the front door becomes the listener.
+  app.listener = installPreview({
+    db: stores.db,
+    runtime: manager,
+    apiKey: key.key,
+    domains: config.previewDomains,
+    http: server,
+    routes,
+    upgradeHooks,
+    serverPort: () => {
+      const a = app.listener.address();
+      return typeof a === "object" && a ? a.port : config.port;
+    },
+    maxJsonBody: config.maxJsonBody,
+    shutdownGraceMs: config.shutdownGraceMs,
+  }).listener;
   // Answers 200 to a bare GET / so humans poking the port see what it is.
   routes.push({ method: "GET", path: "/", auth: false, handler: ({ res }) => reply(res, 200, { name: "atoll", api: "/v1" }) });
   return app;
