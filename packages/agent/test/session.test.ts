@@ -58,6 +58,20 @@ test("a session whose PATH hides bash still starts; commands resolve with its PA
   assert.equal(r.exitCode, 127);
 });
 
+test("the number of sessions is capped (LIMIT_EXCEEDED)", async () => {
+  const small = await startAgent({ ATOLL_MAX_SESSIONS: "2" });
+  try {
+    assert.equal((await post(small.url, "/api/session/create", { id: "one" })).status, 200);
+    assert.equal((await post(small.url, "/api/session/create", { id: "two" })).status, 200);
+    const r = await post(small.url, "/api/session/create", { id: "three" });
+    assert.deepEqual([r.status, r.body.code], [400, "LIMIT_EXCEEDED"]);
+    await post(small.url, "/api/session/delete", { sessionId: "one" });
+    assert.equal((await post(small.url, "/api/session/create", { id: "three" })).status, 200);
+  } finally {
+    await small.stop();
+  }
+});
+
 test("a generated id when none is given", async () => {
   const r = await post(agent.url, "/api/session/create", {});
   assert.equal(r.status, 200);

@@ -13,6 +13,12 @@ export function defaultCwd(): string {
   return process.cwd();
 }
 
+/** Each session is a bash (~3-4 MiB); env ATOLL_MAX_SESSIONS caps them (default 100, "default" included). */
+function maxSessions(): number {
+  const v = Number(process.env.ATOLL_MAX_SESSIONS);
+  return Number.isInteger(v) && v > 0 ? v : 100;
+}
+
 export class SessionManager {
   private sessions = new Map<string, Session>();
 
@@ -36,6 +42,9 @@ export class SessionManager {
     }
     if (this.sessions.has(id)) {
       throw new AtollError(ErrorCode.SESSION_EXISTS, `Cannot create session ${id}: it already exists`, { sessionId: id });
+    }
+    if (this.sessions.size >= maxSessions()) {
+      throw new AtollError(ErrorCode.LIMIT_EXCEEDED, `Cannot create session ${id}: ${maxSessions()} sessions exist (ATOLL_MAX_SESSIONS); delete one first`, { sessionId: id, limit: maxSessions() });
     }
     const cwd = o.cwd ?? defaultCwd();
     let isDir = false;
