@@ -234,6 +234,10 @@ def make_shell():
         # `!cmd`: a plain subprocess on our fds 1/2 (the agent streams them); the default needs a pty.
         system = InteractiveShell.system_raw
 
+        def ask_exit(self):
+            # exit()/quit(): a context ends only when it is deleted.
+            print("exit() does not end a code context; delete the context to end it", file=sys.stderr)
+
         def _showtraceback(self, etype, evalue, stb):
             # Frames of this runner (the SIGINT handler, the stream objects) are noise to the user.
             stb = [s for s in (stb or []) if RUNNER_FILE not in s]

@@ -130,6 +130,7 @@ async function execCell(cmd: ExecCmd): Promise<void> {
   current = cur;
   count++;
   const saved: Record<string, string | undefined> = {};
+  let wrapperFrame: string | undefined;
   for (const [k, v] of Object.entries(cmd.env ?? {})) {
     saved[k] = process.env[k];
     process.env[k] = String(v);
@@ -146,9 +147,11 @@ async function execCell(cmd: ExecCmd): Promise<void> {
       emit({ ev: "error", id: cmd.id, ename: "SyntaxError", evalue: msg, traceback: [`SyntaxError: ${msg}`] });
       return;
     }
+    wrapperFrame = `cell[${count}]:${t.source.split("\n").length - 1}:`;
     for (const name of t.globals) if (!(name in g)) g[name] = undefined;
     const script = new vm.Script(t.source, {
       filename: `cell[${count}]`,
+      lineOffset: -1,
       importModuleDynamically: ((spec: string) => importFrom(spec)) as any,
     });
     const ret = (await Promise.race([script.runInThisContext({ breakOnSigint: true, displayErrors: false }), interrupted])) as
@@ -157,6 +160,8 @@ async function execCell(cmd: ExecCmd): Promise<void> {
     if (ret && ret.v !== undefined) emit({ ev: "result", id: cmd.id, data: mimeBundle(ret.v), main: true });
   } catch (e) {
     const shape = errorShape(e);
+    // The async wrapper's closing line is ours, not the user's.
+    if (wrapperFrame) shape.traceback = shape.traceback.filter((l) => !l.includes(wrapperFrame!));
     if ((e as { code?: string })?.code === "ERR_SCRIPT_EXECUTION_INTERRUPTED") shape.ename = "Interrupted";
     emit({ ev: "error", id: cmd.id, ...shape });
   } finally {

@@ -2,7 +2,7 @@
 // top-level var/let/const/class/function/import bindings become global properties (so a later
 // cell sees them and may declare them again), top-level await works (the cell runs as an async
 // arrow), and the last expression statement's value is returned as { v }.
-// Edits stay on the lines they replace, so stack line numbers match the user's code.
+// Edits stay on the lines they replace, so stack line numbers match the user's code (with lineOffset -1).
 import { parse, type Node, type Pattern, type Program, type Statement, type ModuleDeclaration } from "acorn";
 
 export interface Transformed {
@@ -126,5 +126,6 @@ export function transformCell(code: string): Transformed {
   out += code.slice(pos);
   // A leading hashbang is not valid inside a function body.
   if (out.startsWith("#!")) out = "//" + out.slice(2);
-  return { source: `(async () => {${hoisted.join(" ")}${out}\n})()`, globals: [...new Set(globals)] };
+  // The wrapper's opening sits on a line of its own: run with lineOffset -1, stack lines match the cell.
+  return { source: `(async () => {${hoisted.join(" ")}\n${out}\n})()`, globals: [...new Set(globals)] };
 }
