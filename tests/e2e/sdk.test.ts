@@ -6,7 +6,7 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:http";
+import { createServer, request as httpRequest } from "node:http";
 import os from "node:os";
 import path from "node:path";
 import { Readable } from "node:stream";
@@ -32,6 +32,20 @@ let atoll: Atoll;
 let client: AtollClient;
 let sb: Sandbox;
 const tmp = mkdtempSync(path.join(os.tmpdir(), "atoll-sdk-e2e-"));
+
+/** GET through the server's loopback port with a given Host header (fetch cannot set Host). */
+function getWithHost(port: number, host: string, pathname = "/"): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: "127.0.0.1", port, path: pathname, headers: { host } }, (res) => {
+      let body = "";
+      res.setEncoding("utf8");
+      res.on("data", (d: string) => (body += d));
+      res.on("end", () => resolve({ status: res.statusCode!, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
 
 before(async () => {
   atoll = await startAtoll({ poolSize: 0 });
@@ -197,7 +211,7 @@ test("watch: events after ready", async () => {
 });
 
 test("processes: waitForLog, waitForPort, logs, list, kill, waitForExit, callbacks", async () => {
-  const server = await sb.startProcess("python3 -u -m http.server 8081 --bind 127.0.0.1", { cwd: "/workspace", processId: "web" });
+  const server = await sb.startProcess("python3 -u -m http.server 8081 --bind 0.0.0.0", { cwd: "/workspace", processId: "web" });
   assert.equal(server.id, "web");
   assert.ok(server.pid && server.pid > 0);
   const line = await server.waitForLog(/Serving HTTP on \S+ port (\d+)/, 15_000);
@@ -248,9 +262,9 @@ test("ports: exposePort URL shape, preview router, proxyToSandbox, listing, unex
   assert.deepEqual(ports.map((p) => [p.port, p.url, p.status]), [[8081, url, "active"]]);
   // the preview router itself (Host header on the server's loopback port)
   const host = new URL(url).host;
-  const direct = await fetch(`http://127.0.0.1:${atoll.port}/`, { headers: { host } });
+  const direct = await getWithHost(atoll.port, host);
   assert.equal(direct.status, 200);
-  assert.match(await direct.text(), /Directory listing/);
+  assert.match(direct.body, /Directory listing/);
   // proxyToSandbox from "your app": a request for the preview host is forwarded
   const viaSdk = await proxyToSandbox(new Request(`http://${host}/`, { headers: { host } }), client);
   assert.equal(viaSdk?.status, 200);
@@ -259,9 +273,9 @@ test("ports: exposePort URL shape, preview router, proxyToSandbox, listing, unex
   await assert.rejects(sb.exposePort(3000), (e: unknown) => e instanceof InvalidPortError && e.httpStatus === 400);
   await sb.unexposePort(8081);
   assert.deepEqual(await sb.getExposedPorts(), []);
-  const gone = await fetch(`http://127.0.0.1:${atoll.port}/`, { headers: { host } });
+  const gone = await getWithHost(atoll.port, host);
   assert.equal(gone.status, 404);
-  assert.equal(((await gone.json()) as { code: string }).code, "INVALID_TOKEN");
+  assert.equal((JSON.parse(gone.body) as { code: string }).code, "INVALID_TOKEN");
 });
 
 test("WebSockets: connectWebSocket and wsConnectNode reach a server in the sandbox", async () => {
