@@ -123,12 +123,11 @@ export class OciDriver implements Driver {
         if (st.status === "paused") await this.runtime.resume(this.layout.container(key));
         return this.running(rec, st.pid);
       }
-      await tearDown(this.ctx, rec); // whatever is left of a dead instance
+      await tearDown(this.ctx, rec, { container: !!st }); // whatever is left of a dead instance
       this.refresh(rec, spec);
       await bringUp(this.ctx, rec);
       this.layout.write(rec);
-      const now = await this.runtime.state(this.layout.container(key));
-      return this.running(rec, now?.pid);
+      return this.running(rec, rec.pid);
     });
   }
 

@@ -135,7 +135,6 @@ export async function bringUp(ctx: Ctx, rec: SandboxRecord): Promise<string> {
     layout.write(rec);
     writeEtc(ctx, rec, ip);
     const container = layout.container(name);
-    await ctx.runtime.remove(container); // a dead container of the same name (crash leftovers)
     const c = await ctx.runtime.create(container, layout.dir(name), layout.log(name));
     if (c.code !== 0) throw new Error(`${cfg.runtime} create exited ${c.code}`);
     const pid = (await ctx.runtime.state(container))?.pid ?? 0;
@@ -165,10 +164,11 @@ export async function bringUp(ctx: Ctx, rec: SandboxRecord): Promise<string> {
 }
 
 /** Stops processes and frees the container, netns, address and mounts; keeps the files. Idempotent. */
-export async function tearDown(ctx: Ctx, rec: SandboxRecord): Promise<void> {
+export async function tearDown(ctx: Ctx, rec: SandboxRecord, opts: { container?: boolean } = {}): Promise<void> {
   const { layout, cfg } = ctx;
   const name = rec.name;
-  await ctx.runtime.remove(layout.container(name));
+  // opts.container=false: the caller knows no container exists (skips two runtime calls)
+  if (opts.container !== false) await ctx.runtime.remove(layout.container(name));
   await unmount(layout.rootfs(name));
   await unmount(layout.diskMnt(name));
   const ip = rec.ip;
