@@ -156,6 +156,12 @@ describe("templates (e2e)", () => {
     const r = await exec(SB2, "curl -sf http://127.0.0.1:8081/index.html && echo $MODE");
     assert.equal(r.exitCode, 0, r.stderr);
     assert.equal(r.stdout, "started-in-/srv\ndir\n");
+    // Sleep stops every process; the next call wakes it, the startup runs again (1.5 s), and the
+    // wake waits for the port as well, so the first request after waking is served.
+    assert.equal((await atoll.json("POST", `/v1/sandboxes/${SB2}/sleep`)).status, 200);
+    const woke = await exec(SB2, "curl -sf http://127.0.0.1:8081/index.html");
+    assert.equal(woke.exitCode, 0, woke.stderr);
+    assert.equal(woke.stdout, "started-in-/srv\n");
     assert.equal((await atoll.json("DELETE", `/v1/sandboxes/${SB2}`)).status, 200);
     assert.equal((await atoll.json("DELETE", "/v1/templates/base-dir")).status, 200);
     assert.ok(existsSync(path.join(BASE_IMAGE, "usr/bin/node")), "a rootfs source is never deleted");
