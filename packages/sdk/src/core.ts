@@ -73,7 +73,7 @@ export class SandboxCore {
     try {
       return await call();
     } catch (e) {
-      const replayable = opts.body === undefined || opts.body === null || typeof opts.body === "string" || !(opts.body instanceof ReadableStream);
+      const replayable = typeof ReadableStream === "undefined" || !(opts.body instanceof ReadableStream);
       if (!(e instanceof SandboxError) || e.code !== ErrorCode.SANDBOX_NOT_FOUND || !replayable) throw e;
       this.reset();
       await this.ensure();

@@ -36,9 +36,12 @@ export async function wsConnect(core: SandboxCore, request: Request, port: numbe
   const path = proxyPath(core, port, u.pathname + u.search);
   await core.ensure();
   if (isWorkers()) {
-    const headers = new Headers(request.headers);
-    for (const [k, v] of Object.entries(core.client.authHeaders())) headers.set(k, v);
-    return fetch(core.client.url + path, { method: "GET", headers });
+    // Workers' fetch() performs the upgrade and returns the 101 Response carrying the socket.
+    const headers: Record<string, string> = {};
+    request.headers.forEach((v, k) => {
+      if (k !== "host" && k !== "authorization") headers[k] = v;
+    });
+    return core.client.raw(path, { method: "GET", headers, what: `connect to port ${port}` });
   }
   if (g.Deno?.upgradeWebSocket) {
     const { socket: client, response } = g.Deno.upgradeWebSocket(request);
