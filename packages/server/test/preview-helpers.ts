@@ -56,10 +56,11 @@ export async function startRig(): Promise<Rig> {
     res.setHeader("content-type", "application/json");
     res.end(JSON.stringify({ api: true, url: req.url }));
   });
-  const ports = new PortService({ store, runtime, serverPort: 0 });
+  let doorPort = 0;
+  const ports = new PortService({ store, runtime, serverPort: () => doorPort });
   const door = createFrontDoor({ httpServer: api, runtime, ports, apiKey: API_KEY, domains: ["localhost"] });
   await new Promise<void>((r) => door.listen(0, "127.0.0.1", r));
-  const doorPort = (door.address() as AddressInfo).port;
+  doorPort = (door.address() as AddressInfo).port;
   return {
     door,
     doorPort,

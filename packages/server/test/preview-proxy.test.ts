@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { Agent, request } from "node:http";
-import { connect } from "node:net";
+import { connect, createServer as createNetServer } from "node:net";
 import { after, before, describe, it } from "node:test";
 import WebSocket from "ws";
 import { API_KEY, expose, listen, send, startRig, type Rig } from "./preview-helpers.js";
@@ -15,6 +15,13 @@ let upPort: number;
 let host: string;
 let token: string;
 const ID = "my-box-1";
+const extra: import("node:http").Server[] = [];
+/** A further upstream, closed after the tests. */
+function extraUpstream(): import("node:http").Server {
+  const s = startUpstream().server;
+  extra.push(s);
+  return s;
+}
 
 before(async () => {
   rig = await startRig();
@@ -26,6 +33,10 @@ after(async () => {
   for (const c of up.wss.clients) c.terminate();
   up.server.closeAllConnections();
   up.server.close();
+  for (const s of extra) {
+    s.closeAllConnections();
+    s.close();
+  }
   await rig.close();
 });
 
@@ -168,7 +179,7 @@ describe("preview security", () => {
   });
 
   it("after unexpose → 404; re-expose mints a new token", async () => {
-    const other = await listen(startUpstream().server);
+    const other = await listen(extraUpstream());
     const a = expose(rig, ID, other);
     assert.equal((await send(rig.doorPort, a.host, { path: "/echo" })).status, 200);
     rig.ports.unexpose(ID, other);
@@ -214,23 +225,10 @@ describe("preview security", () => {
   });
 
   it("nothing listening → 502 SERVICE_NOT_RESPONDING; sandbox that cannot start → 503", async () => {
-    const dead = await listen(startUpstream().server.on("listening", function (this: import("node:http").Server) {}));
-    const d = expose(rig, ID, dead);
-    // close that server so the port has no listener
-    await new Promise<void>((r) => {
-      const s = connect(dead, "127.0.0.1");
-      s.on("connect", () => (s.destroy(), r()));
-    });
-    const srv = (await import("node:net")).createServer();
-    void srv;
-    rig.ports.unexpose(ID, dead);
-    const freePort = await (async () => {
-      const s = (await import("node:net")).createServer();
-      const p = await listen(s);
-      s.close();
-      return p;
-    })();
-    void d;
+    // A port that was free a moment ago: nothing listens there.
+    const probe = createNetServer();
+    const freePort = await listen(probe);
+    await new Promise((r) => probe.close(r));
     const e = expose(rig, ID, freePort);
     const r = await send(rig.doorPort, e.host, { path: "/" });
     assert.equal(r.status, 502);

@@ -19,7 +19,7 @@ export interface PortServiceOptions {
   store: PortStore;
   runtime: SandboxRuntime;
   /** The port the control plane listens on (used in localhost preview URLs). */
-  serverPort: number;
+  serverPort: () => number;
   /** "https" (default) or "http": scheme of preview URLs on non-localhost domains. */
   publicProtocol?: "http" | "https";
 }
@@ -37,7 +37,7 @@ export class PortService {
     const explicit = /:(\d+)$/.exec(hostname.trim());
     const bare = hostWithoutPort(hostname);
     const local = bare === "localhost" || bare === "127.0.0.1" || bare === "[::1]";
-    const serverPort = explicit ? Number(explicit[1]) : local ? this.o.serverPort : undefined;
+    const serverPort = explicit ? Number(explicit[1]) : local ? this.o.serverPort() : undefined;
     const protocol = this.o.publicProtocol ?? "https";
     return formatPreviewUrl({ port, sandboxId, token }, hostname, { serverPort, protocol });
   }

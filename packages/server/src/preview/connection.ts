@@ -25,6 +25,8 @@ export interface ConnectionDeps {
   handoff(socket: Socket): void;
   /** Idle keep-alive timeout for client connections (not for tunnels or open responses). */
   idleTimeoutMs: number;
+  /** Live preview connections (for shutdown); a connection removes itself when done or handed off. */
+  live: Set<FrontDoorConnection>;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -68,6 +70,12 @@ export class FrontDoorConnection {
     client.on("drain", this.onClientDrain);
     client.setTimeout(deps.idleTimeoutMs);
     client.on("timeout", this.onClientTimeout);
+    deps.live.add(this);
+  }
+
+  /** Server shutdown: idle connections close now, busy ones when `force` (after the grace period). */
+  shutdown(force: boolean): void {
+    if (force || (this.mode !== Mode.Tunnel && this.tracker.idle)) this.close();
   }
 
   // ---- client side ------------------------------------------------------------------------
@@ -176,7 +184,7 @@ export class FrontDoorConnection {
       if (this.whenIdle()) this.openUpstream(r.sandboxId, r.port, key);
       return false;
     }
-    const head = rewriteHead(h, { target: r.target, port: r.port, clientIp: this.clientIp, publicHost: r.publicHost, proto: this.deps.proto, apiKey: this.deps.apiKey });
+    const head = rewriteHead(h, { target: r.target, port: r.port, clientIp: this.clientIp, forwardedFor: r.forwardedFor, publicHost: r.publicHost, proto: r.proto ?? this.deps.proto, apiKey: this.deps.apiKey });
     const req: PendingRequest = { head: h.method === "HEAD", upgrade: h.upgrade };
     this.buf = this.buf.subarray(h.headBytes);
     this.deps.runtime.touch(r.sandboxId);
@@ -365,6 +373,7 @@ export class FrontDoorConnection {
 
   private handoff(): void {
     this.finished = true;
+    this.deps.live.delete(this);
     this.detach();
     const c = this.client;
     c.removeListener("data", this.onClientData);
@@ -393,6 +402,7 @@ export class FrontDoorConnection {
   }
 
   private close(): void {
+    this.deps.live.delete(this);
     if (this.finished && this.client.destroyed) return;
     this.finished = true;
     this.mode = Mode.Done;

@@ -5,7 +5,7 @@
 import { createServer, type Server, type Socket } from "node:net";
 import type { Server as HttpServer } from "node:http";
 import type { SandboxRuntime } from "../contracts.js";
-import { FrontDoorConnection } from "./connection.js";
+import { FrontDoorConnection, type ConnectionDeps } from "./connection.js";
 import type { Authorizer } from "./route.js";
 
 export interface FrontDoorOptions {
@@ -20,6 +20,8 @@ export interface FrontDoorOptions {
   proto?: "http" | "https";
   /** Keep-alive idle timeout for client connections in ms (default 120 s; tunnels never time out). */
   idleTimeoutMs?: number;
+  /** On close(): busy preview connections (open responses, WebSockets) get this long (default 5 s). */
+  shutdownGraceMs?: number;
 }
 
 /** Reads ATOLL_PREVIEW_DOMAINS (comma-separated; default "localhost"). */
@@ -30,7 +32,8 @@ export function previewDomainsFromEnv(env: NodeJS.ProcessEnv = process.env): str
 }
 
 export function createFrontDoor(o: FrontDoorOptions): Server {
-  const deps = {
+  const deps: ConnectionDeps = {
+    live: new Set(),
     route: { domains: o.domains, apiKey: o.apiKey, ports: o.ports },
     runtime: o.runtime,
     apiKey: o.apiKey,
@@ -44,5 +47,15 @@ export function createFrontDoor(o: FrontDoorOptions): Server {
   const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     new FrontDoorConnection(socket, deps);
   });
+  // close(): stop accepting (net.Server), close idle preview connections now, cut busy ones later.
+  const close = server.close.bind(server);
+  server.close = ((cb?: (err?: Error) => void) => {
+    close(cb);
+    for (const c of [...deps.live]) c.shutdown(false);
+    setTimeout(() => {
+      for (const c of [...deps.live]) c.shutdown(true);
+    }, o.shutdownGraceMs ?? 5000).unref();
+    return server;
+  }) as Server["close"];
   return server;
 }

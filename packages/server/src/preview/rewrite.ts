@@ -10,6 +10,12 @@
 import type { RequestHead } from "./head.js";
 import { secretEquals } from "../ports/tokens.js";
 
+/** Whether a client header may be forwarded to a sandbox (lower-case name). */
+export function keepHeader(lower: string, value: string, apiKey: string): boolean {
+  if (DROP.has(lower) || lower.startsWith("x-atoll-")) return false;
+  return !(lower === "authorization" && isAtollAuthorization(value, apiKey));
+}
+
 const DROP = new Set(["host", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "x-forwarded-prefix", "forwarded", "x-real-ip"]);
 
 export interface RewriteOptions {
@@ -17,6 +23,8 @@ export interface RewriteOptions {
   target: string;
   port: number;
   clientIp: string;
+  /** A trusted caller's X-Forwarded-For (only from /proxy callers); the client IP is appended. */
+  forwardedFor?: string;
   /** The Host the client used (goes to X-Forwarded-Host). */
   publicHost: string;
   proto: "http" | "https";
@@ -33,12 +41,10 @@ export function rewriteHead(h: RequestHead, o: RewriteOptions): Buffer {
   let out = `${h.method} ${o.target} HTTP/1.${h.minor}\r\nHost: localhost:${o.port}\r\n`;
   for (let i = 0; i < h.names.length; i++) {
     const name = h.names[i]!;
-    const lower = name.toLowerCase();
-    if (DROP.has(lower) || lower.startsWith("x-atoll-")) continue;
-    if (lower === "authorization" && isAtollAuthorization(h.values[i]!, o.apiKey)) continue;
+    if (!keepHeader(name.toLowerCase(), h.values[i]!, o.apiKey)) continue;
     out += `${name}: ${h.values[i]}\r\n`;
   }
-  out += `X-Forwarded-For: ${o.clientIp}\r\nX-Forwarded-Host: ${o.publicHost}\r\nX-Forwarded-Proto: ${o.proto}\r\n\r\n`;
+  out += `X-Forwarded-For: ${o.forwardedFor ? `${o.forwardedFor}, ${o.clientIp}` : o.clientIp}\r\nX-Forwarded-Host: ${o.publicHost}\r\nX-Forwarded-Proto: ${o.proto}\r\n\r\n`;
   return Buffer.from(out, "latin1");
 }
 

@@ -18,7 +18,17 @@ export interface RouteConfig {
 export type Route =
   | { kind: "pass" }
   | { kind: "error"; code: ErrorCode; message: string; context?: Record<string, unknown> }
-  | { kind: "forward"; sandboxId: string; port: number; target: string; publicHost: string; via: "preview" | "proxy" };
+  | {
+      kind: "forward";
+      sandboxId: string;
+      port: number;
+      target: string;
+      publicHost: string;
+      via: "preview" | "proxy";
+      /** /proxy callers hold the API key, so their X-Forwarded-* (e.g. from proxyToSandbox) are kept. */
+      forwardedFor?: string;
+      proto?: "http" | "https";
+    };
 
 const PROXY_RE = /^\/v1\/sandboxes\/([^/?]+)\/proxy\/([^/?]+)(\/[^?]*)?(\?.*)?$/;
 
@@ -62,5 +72,15 @@ export function routeRequest(h: RequestHead, cfg: RouteConfig): Route {
   if (why) return { kind: "error", code: ErrorCode.INVALID_PORT, message: `Cannot proxy to port ${m[2]}: ${why}`, context: { port: m[2] } };
   const token = header(h, PREVIEW_TOKEN_HEADER);
   if (token !== undefined && !cfg.ports.authorize(sandboxId, port, token)) return invalidToken(sandboxId, port);
-  return { kind: "forward", sandboxId, port, target: (m[3] ?? "/") + (m[4] ?? ""), publicHost: h.host ?? "", via: "proxy" };
+  const fwdProto = header(h, "x-forwarded-proto")?.toLowerCase();
+  return {
+    kind: "forward",
+    sandboxId,
+    port,
+    target: (m[3] ?? "/") + (m[4] ?? ""),
+    publicHost: header(h, "x-forwarded-host") ?? h.host ?? "",
+    via: "proxy",
+    forwardedFor: header(h, "x-forwarded-for"),
+    proto: fwdProto === "https" || fwdProto === "http" ? fwdProto : undefined,
+  };
 }

@@ -1,0 +1,52 @@
+// /v1/sandboxes/:id/ports: expose, list and unexpose sandbox ports as preview URLs.
+import { AtollError, ErrorCode, type ExposePortRequest } from "@atoll/protocol";
+import type { IncomingMessage } from "node:http";
+import { jsonBody, reply, type ApiRoute } from "../http.js";
+import type { PortService } from "../ports/service.js";
+
+/** The host a preview URL is built on: the caller's choice, else the Host it used to reach us. */
+function hostnameFor(req: IncomingMessage, given: unknown): string {
+  if (given !== undefined) {
+    if (typeof given !== "string" || !/^[A-Za-z0-9.\-:[\]]{1,255}$/.test(given)) {
+      throw new AtollError(ErrorCode.VALIDATION_FAILED, "Cannot build preview URL: hostname must be a host name with an optional :port", { hostname: String(given).slice(0, 100) });
+    }
+    return given;
+  }
+  return req.headers.host ?? "localhost";
+}
+
+/** "8080" → 8080; anything else stays as given so assertExposablePort reports INVALID_PORT. */
+function portParam(s: string): unknown {
+  return /^\d{1,6}$/.test(s) ? Number(s) : s;
+}
+
+export function portRoutes(ports: PortService, maxJsonBody?: number): ApiRoute[] {
+  return [
+    {
+      method: "POST",
+      path: "/v1/sandboxes/:id/ports",
+      handler: async ({ req, res, params }) => {
+        const body = await jsonBody<Partial<ExposePortRequest>>(req, maxJsonBody);
+        const result = ports.expose(params.id!, body.port, { name: body.name, hostname: hostnameFor(req, body.hostname) });
+        reply(res, 200, result);
+      },
+    },
+    {
+      method: "GET",
+      path: "/v1/sandboxes/:id/ports",
+      handler: async ({ req, res, params, url }) => {
+        const list = await ports.list(params.id!, hostnameFor(req, url.searchParams.get("hostname") ?? undefined));
+        reply(res, 200, { ports: list });
+      },
+    },
+    {
+      method: "DELETE",
+      path: "/v1/sandboxes/:id/ports/:port",
+      handler: ({ res, params }) => {
+        const port = portParam(params.port!);
+        ports.unexpose(params.id!, port);
+        reply(res, 200, { success: true, port });
+      },
+    },
+  ];
+}

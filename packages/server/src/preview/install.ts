@@ -1,0 +1,45 @@
+// Wires ports and preview into the control plane (called from app.ts): port store on the shared
+// SQLite handle, /v1 ports and proxy routes, the WebSocket upgrade hook for /proxy on node:http,
+// and the front door as the listener wrapping the node:http server.
+import type { Server as HttpServer } from "node:http";
+import type { Server as NetServer, Socket } from "node:net";
+import type { IncomingMessage } from "node:http";
+import type { SandboxRuntime } from "../contracts.js";
+import type { ApiRoute } from "../http.js";
+import { portRoutes } from "../api/ports.js";
+import { proxyRoutes } from "../api/proxy.js";
+import { PortService } from "../ports/service.js";
+import { PortStore, type SqlDb } from "../ports/store.js";
+import { proxyUpgradeHook } from "./fallback.js";
+import { createFrontDoor } from "./front-door.js";
+
+export interface PreviewInstallOptions {
+  db: SqlDb;
+  runtime: SandboxRuntime & { on(event: "destroyed", fn: (id: string) => void): unknown };
+  apiKey: string;
+  domains: readonly string[];
+  http: HttpServer;
+  routes: ApiRoute[];
+  upgradeHooks: ((req: IncomingMessage, socket: Socket, head: Buffer) => boolean)[];
+  /** The port actually listened on (for localhost preview URLs). */
+  serverPort: () => number;
+  maxJsonBody?: number;
+  shutdownGraceMs?: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * ATOLL_PUBLIC_PROTOCOL=https|http: how clients reach preview URLs on non-localhost domains
+ * (scheme of the URLs and X-Forwarded-Proto). Unset: URLs use https, X-Forwarded-Proto is http.
+ */
+export function installPreview(o: PreviewInstallOptions): { ports: PortService; listener: NetServer } {
+  const env = o.env ?? process.env;
+  const pub = env.ATOLL_PUBLIC_PROTOCOL === "http" || env.ATOLL_PUBLIC_PROTOCOL === "https" ? env.ATOLL_PUBLIC_PROTOCOL : undefined;
+  const ports = new PortService({ store: new PortStore(o.db), runtime: o.runtime, serverPort: o.serverPort, publicProtocol: pub ?? "https" });
+  o.runtime.on("destroyed", (id) => ports.forgetSandbox(id));
+  const deps = { runtime: o.runtime, ports, apiKey: o.apiKey, domains: o.domains };
+  o.routes.push(...portRoutes(ports, o.maxJsonBody), ...proxyRoutes(deps));
+  o.upgradeHooks.push(proxyUpgradeHook(deps));
+  const listener = createFrontDoor({ httpServer: o.http, runtime: o.runtime, ports, apiKey: o.apiKey, domains: o.domains, proto: pub ?? "http", shutdownGraceMs: o.shutdownGraceMs });
+  return { ports, listener };
+}
