@@ -63,6 +63,16 @@ describe("execute (buffered)", () => {
     assert.deepEqual([r2.exitCode, r2.stdout, r2.timedOut], [0, "", undefined]);
   });
 
+  test("a long command (200 KB heredoc with quotes and backslashes) arrives byte for byte", async () => {
+    const line = `q'uote "dq" \\back $notvar \`tick\` tab\tend  `;
+    const body = Array.from({ length: 4000 }, (_, i) => `${i} ${line}`).join("\n");
+    const f = `${agent.workdir}/long.txt`;
+    const r = await exec(agent.url, `cat > ${f} <<'ATOLL_EOF'\n${body}\nATOLL_EOF\necho written`);
+    assert.equal(r.stdout, "written\n");
+    const { readFileSync } = await import("node:fs");
+    assert.equal(readFileSync(f, "utf8"), body + "\n");
+  });
+
   test("10 000 lines of output arrive complete and in order", async () => {
     const r = await exec(agent.url, "seq 1 10000");
     const lines = r.stdout.trimEnd().split("\n");

@@ -5,11 +5,14 @@
 // timeout or an abort) and background processes source.
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { bashPath } from "./bash.js";
 import { MarkerScanner } from "./marker.js";
 import { bashQuote, exportLines } from "./quote.js";
 import { descendantsOf, killTree, signalAll, signalNumber } from "../process/tree.js";
+
+/** Commands longer than this (chars) are passed through a file instead of the shell's stdin. */
+const INLINE_COMMAND_MAX = 4096;
 
 export interface CommandSink {
   stdout(chunk: Buffer): void;
@@ -146,8 +149,15 @@ export class Shell {
     } else {
       body = `builtin eval "$__atoll_c" </dev/null`;
     }
+    // bash reads a pipe one byte at a time; a long command goes through a file it reads buffered.
+    let load = `__atoll_c=${bashQuote(command)}`;
+    if (command.length > INLINE_COMMAND_MAX) {
+      const file = this.opts.stateFile + ".cmd";
+      writeFileSync(file, command);
+      load = `IFS= builtin read -r -d '' __atoll_c <${bashQuote(file)}`;
+    }
     return [
-      `__atoll_c=${bashQuote(command)}`,
+      load,
       `builtin export ATOLL_EXEC_ID=${token}`,
       body,
       `__atoll_s=$?`,
