@@ -21,6 +21,9 @@ test("idle sandbox sleeps after sleepAfter (files kept, memory freed) and wakes 
   assert.equal((await atoll.json("PUT", "/v1/sandboxes/lc-keep", { ...small, sleepAfter: "2s", keepAlive: true })).status, 201);
   assert.equal((await atoll.json("PUT", "/v1/sandboxes/lc-sleep", { ...small, sleepAfter: "2s" })).status, 201);
   assert.equal((await exec(atoll, "lc-sleep", "echo kept > /workspace/keep.txt")).exitCode, 0);
+  // agent state that must survive sleep: a named session and env set through /api/env
+  assert.equal((await atoll.json("POST", "/v1/sandboxes/lc-sleep/api/session/create", { id: "work", cwd: "/tmp", env: { S_VAR: "in-session" } })).status, 200);
+  assert.equal((await atoll.json("POST", "/v1/sandboxes/lc-sleep/api/env", { envVars: { TOP_VAR: "top" } })).status, 200);
   const res = await hostResources(atoll.dataDir, "lc-sleep");
   const memcg = memoryCgroupDir(res.cgroup);
   assert.ok(existsSync(memcg), `memory cgroup ${memcg} should exist while running`);
@@ -39,6 +42,9 @@ test("idle sandbox sleeps after sleepAfter (files kept, memory freed) and wakes 
   assert.equal(r.status, 200, JSON.stringify(r.body));
   assert.equal(r.stdout, "kept\n");
   assert.equal(await status("lc-sleep"), "running");
+  const s = await exec(atoll, "lc-sleep", "pwd; echo $S_VAR", { sessionId: "work" });
+  assert.equal(s.stdout, "/tmp\nin-session\n", JSON.stringify(s.body));
+  assert.equal((await exec(atoll, "lc-sleep", "echo $TOP_VAR")).stdout, "top\n");
   console.log(`# wake + exec after sleep: ${wakeMs.toFixed(1)} ms`);
 });
 

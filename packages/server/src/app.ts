@@ -69,7 +69,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     ...lifecycleRoutes(manager),
     ...snapshotRoutes(manager, stores.snapshots, config.maxJsonBody),
     ...templateRoutes(templates, config.maxJsonBody),
-    ...forwardRoutes({ runtime: manager, pools }),
+    ...forwardRoutes({ runtime: manager, pools, record: (id, p, q, a) => manager.agentState.record(id, p, q, a) }),
   ];
   const table = new RouteTable<ApiRoute>();
   let compiled = 0;
@@ -151,7 +151,8 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     },
     close() {
       closing ??= (async () => {
-        // Stop accepting, let in-flight requests finish briefly, then cut the rest.
+        // No more idle sleeps; stop accepting, let in-flight requests finish briefly, then cut the rest.
+        const managerClosed = manager.close();
         const closed = new Promise<void>((r) => app.listener.close(() => r()));
         if (app.listener !== server) server.close();
         server.closeIdleConnections();
@@ -159,7 +160,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
         await Promise.race([closed, new Promise((r) => setTimeout(r, config.shutdownGraceMs + 500))]);
         clearTimeout(t);
         pools.close();
-        await manager.close();
+        await managerClosed;
         await driver.close().catch((e) => log.error(`Cannot close driver: ${(e as Error).message}`));
         stores.db.close();
       })();

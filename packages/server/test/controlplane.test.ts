@@ -274,3 +274,22 @@ test("a restarted control plane adopts running and stopped sandboxes", async () 
   assert.equal((await second.call("GET", "/v1/sandboxes/adopt-stop/api/headers")).status, 200);
   assert.equal(second.app.manager.get("adopt-stop").status, "running");
 });
+
+test("sessions and env set through the agent survive sleep: replayed on wake", async () => {
+  const { call, app } = await boot();
+  await call("PUT", "/v1/sandboxes/st-1", {});
+  const box = driver.boxes.get("st-1")!;
+  assert.equal((await call("POST", "/v1/sandboxes/st-1/api/session/create", { id: "s1", env: { A: "1" }, cwd: "/tmp" })).status, 200);
+  assert.equal((await call("POST", "/v1/sandboxes/st-1/api/session/create", {})).body.id, "generated-1");
+  await call("POST", "/v1/sandboxes/st-1/api/env", { sessionId: "s1", envVars: { B: "2", A: null } });
+  await call("POST", "/v1/sandboxes/st-1/api/env", { envVars: { TOP: "x" } });
+  await call("POST", "/v1/sandboxes/st-1/api/session/create", { id: "gone" });
+  await call("POST", "/v1/sandboxes/st-1/api/session/delete", { sessionId: "gone" });
+  box.sessionCreates.length = 0;
+  await call("POST", "/v1/sandboxes/st-1/sleep");
+  assert.equal(box.state, "stopped");
+  assert.equal((await call("GET", "/v1/sandboxes/st-1/api/headers")).status, 200);
+  assert.deepEqual(box.sessionCreates, [{ id: "s1", env: { B: "2" }, cwd: "/tmp" }, { id: "generated-1" }]);
+  assert.equal(box.spec.env.TOP, "x");
+  assert.equal(app.manager.get("st-1").status, "running");
+});

@@ -12,6 +12,8 @@ interface FakeBox {
   port?: number;
   /** Requests to /api/hang whose client side was closed. */
   aborted: number;
+  /** Bodies of POST /api/session/create received, across restarts. */
+  sessionCreates: Record<string, unknown>[];
 }
 
 export class FakeDriver implements Driver {
@@ -28,9 +30,10 @@ export class FakeDriver implements Driver {
     await new Promise((r) => setTimeout(r, this.startDelayMs));
     let box = this.boxes.get(spec.id);
     if (!box) {
-      box = { spec, state: "stopped", aborted: 0 };
+      box = { spec, state: "stopped", aborted: 0, sessionCreates: [] };
       this.boxes.set(spec.id, box);
     }
+    box.spec = spec;
     if (box.state !== "running") {
       box.server = await listen(box);
       box.port = (box.server.address() as AddressInfo).port;
@@ -127,6 +130,19 @@ function listen(box: FakeBox): Promise<http.Server> {
           else res.end();
         };
         tick();
+        return;
+      }
+      case "/api/session/create":
+      case "/api/session/delete":
+      case "/api/env": {
+        let body = "";
+        req.on("data", (c) => (body += c));
+        req.on("end", () => {
+          const b = JSON.parse(body || "{}");
+          if (url.pathname === "/api/session/create") box.sessionCreates.push(b);
+          res.writeHead(200, { "content-type": "application/json" });
+          res.end(JSON.stringify({ success: true, id: b.id ?? "generated-1", sessionId: b.id ?? "generated-1" }));
+        });
         return;
       }
       case "/api/hang":

@@ -6,6 +6,7 @@ import { AtollError, ErrorCode, assertSandboxId } from "@atoll/protocol";
 import type { SandboxRuntime } from "../contracts.js";
 import type { SandboxEndpoint } from "../drivers/types.js";
 import { replyError, type ApiRoute } from "../http.js";
+import { MAX_RECORDED_BODY, RECORDED_PATHS } from "../sandboxes/agent-state.js";
 
 /** Request headers that belong to one hop (or to the caller) and are not passed on. */
 const DROP_REQ = new Set(["authorization", "host", "connection", "keep-alive", "proxy-authorization", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
@@ -59,8 +60,32 @@ function responseHeaders(up: IncomingMessage): string[] {
   return out;
 }
 
+/** Collects a copy of a stream's first `max` bytes as it flows by (the stream itself is not slowed). */
+function tap(stream: NodeJS.ReadableStream, max: number): () => Buffer | undefined {
+  const parts: Buffer[] = [];
+  let size = 0;
+  stream.on("data", (c: Buffer) => {
+    size += c.length;
+    if (size <= max) parts.push(c);
+  });
+  return () => (size <= max ? Buffer.concat(parts) : undefined);
+}
+
+function parseObject(b: Buffer | undefined): Record<string, unknown> | undefined {
+  if (!b) return undefined;
+  try {
+    const v = JSON.parse(b.toString("utf8") || "{}");
+    return v && typeof v === "object" && !Array.isArray(v) ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Observer of successful calls whose effect must survive sleep (sessions, env). */
+export type RecordCall = (path: string, req: Record<string, unknown>, res: Record<string, unknown>) => void;
+
 /** Pipes one request to the agent and its response back. Resolves when the exchange is over. */
-export function forwardToAgent(req: IncomingMessage, res: ServerResponse, ep: SandboxEndpoint, agent: http.Agent, path: string, onDone: () => void): void {
+export function forwardToAgent(req: IncomingMessage, res: ServerResponse, ep: SandboxEndpoint, agent: http.Agent, path: string, onDone: () => void, record?: RecordCall): void {
   let done = false;
   const finish = () => {
     if (done) return;
@@ -68,13 +93,23 @@ export function forwardToAgent(req: IncomingMessage, res: ServerResponse, ep: Sa
     onDone();
   };
   const up = http.request({ host: ep.host, port: ep.agentPort, method: req.method, path, headers: requestHeaders(req, ep), agent });
+  const pathname = path.split("?", 1)[0]!;
+  const reqCopy = record && req.method === "POST" && RECORDED_PATHS.has(pathname) ? tap(req, MAX_RECORDED_BODY) : undefined;
   up.on("response", (ures) => {
     res.writeHead(ures.statusCode ?? 502, ures.statusMessage, responseHeaders(ures));
     // Flush headers at once so streams (SSE) start immediately.
     res.flushHeaders();
+    const resCopy = reqCopy && (ures.statusCode ?? 0) < 300 ? tap(ures, MAX_RECORDED_BODY) : undefined;
     ures.pipe(res);
     ures.on("error", () => res.destroy());
-    ures.on("end", finish);
+    ures.on("end", () => {
+      if (resCopy) {
+        const q = parseObject(reqCopy!());
+        const a = parseObject(resCopy());
+        if (q && a) record!(pathname, q, a);
+      }
+      finish();
+    });
   });
   up.on("error", (err) => {
     finish();
@@ -96,6 +131,8 @@ export function forwardToAgent(req: IncomingMessage, res: ServerResponse, ep: Sa
 export interface ForwardDeps {
   runtime: SandboxRuntime;
   pools: AgentPools;
+  /** Told about successful session/env calls (sandboxes/agent-state.ts). */
+  record?: (id: string, path: string, req: Record<string, unknown>, res: Record<string, unknown>) => void;
 }
 
 export function forwardRoutes(deps: ForwardDeps): ApiRoute[] {
@@ -106,7 +143,8 @@ export function forwardRoutes(deps: ForwardDeps): ApiRoute[] {
     const release = deps.runtime.hold(id);
     // Keep the caller's exact path encoding and query: strip "/v1/sandboxes/<id>".
     const path = req.url!.replace(/^\/v1\/sandboxes\/[^/?]+/, "");
-    forwardToAgent(req, res, ep, deps.pools.get(id, ep), path, release);
+    const record = deps.record;
+    forwardToAgent(req, res, ep, deps.pools.get(id, ep), path, release, record && ((p, q, a) => record(id, p, q, a)));
   };
   return [{ method: "*", path: "/v1/sandboxes/:id/api/*", handler }];
 }

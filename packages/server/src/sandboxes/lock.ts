@@ -7,6 +7,11 @@ export class KeyedLock {
     return this.tails.has(key);
   }
 
+  /** Resolves when every operation queued so far has finished. */
+  async drain(): Promise<void> {
+    await Promise.all([...this.tails.values()]);
+  }
+
   run<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.tails.get(key) ?? Promise.resolve();
     const next = prev.then(fn, fn);

@@ -24,6 +24,7 @@ import { KeyedLock } from "./lock.js";
 import { resolveLimits, validateEnv, validateKeepAlive, validateName, validateOptionalString, validateSleepAfter } from "./options.js";
 import { BASE_TEMPLATE, buildSpec } from "./spec.js";
 import { IdleTracker } from "./idle.js";
+import { AgentStateRecorder } from "./agent-state.js";
 import { waitForFirstPort } from "../templates/ready.js";
 
 /** In-memory view of a sandbox (the row is the durable copy). */
@@ -53,6 +54,8 @@ export class SandboxManager extends EventEmitter<ManagerEvents> implements Sandb
   private readonly live = new Map<string, Live>();
   readonly idle: IdleTracker;
   readonly stats: ManagerStats = { wakes: 0, creates: 0, sleeps: 0 };
+  /** Sessions and env set through the agent, kept across sleep (the forwarder feeds it). */
+  readonly agentState: AgentStateRecorder;
 
   constructor(
     private readonly config: ServerConfig,
@@ -62,6 +65,7 @@ export class SandboxManager extends EventEmitter<ManagerEvents> implements Sandb
     private readonly log: Logger,
   ) {
     super();
+    this.agentState = new AgentStateRecorder(stores, log);
     this.idle = new IdleTracker(config.idleCheckMs, (id, at) => this.stores.sandboxes.setLastActive(id, new Date(at).toISOString()), (id) => this.sleepIfIdle(id));
   }
 
@@ -283,9 +287,10 @@ export class SandboxManager extends EventEmitter<ManagerEvents> implements Sandb
     return path.join(this.config.dataDir, "snapshots", name);
   }
 
-  /** Stops the sweeper and persists activity; sandboxes keep running. */
+  /** Stops the sweeper, persists activity and lets running operations finish; sandboxes keep running. */
   async close(): Promise<void> {
     this.idle.stop();
+    await this.lock.drain();
   }
 
   // ---- internals (callers hold the id's lock) ------------------------------------------------
@@ -302,6 +307,7 @@ export class SandboxManager extends EventEmitter<ManagerEvents> implements Sandb
     try {
       const ds = await this.driver.start(buildSpec(row, this.templates));
       if (!ds.endpoint) throw new Error("driver returned no endpoint");
+      await this.agentState.replay(id, ds.endpoint);
       this.markRunning(row, ds.endpoint);
       // templates: the startup command ran again on wake; wait (bounded) for its first port
       if (row.template !== BASE_TEMPLATE) await this.waitTemplatePort(id, row.template, ds.endpoint);

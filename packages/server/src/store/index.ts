@@ -5,7 +5,7 @@ import { SandboxStore } from "./sandboxes.js";
 import { SnapshotStore } from "./snapshots.js";
 
 export { openDb, type Db } from "./db.js";
-export { SandboxStore, type SandboxRow } from "./sandboxes.js";
+export { SandboxStore, type SandboxRow, type SessionSpec } from "./sandboxes.js";
 export { SnapshotStore } from "./snapshots.js";
 
 export interface Stores {

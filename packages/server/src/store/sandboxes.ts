@@ -16,6 +16,13 @@ export interface SandboxRow {
   lastActiveAt: string;
 }
 
+/** How an agent session was created: replayed to /api/session/create after a wake. */
+export interface SessionSpec {
+  id: string;
+  env?: Record<string, string>;
+  cwd?: string;
+}
+
 interface RawRow {
   id: string;
   status: string;
@@ -63,6 +70,7 @@ export class SandboxStore {
     db.exec(`CREATE TABLE IF NOT EXISTS sandbox_sessions (
       sandbox_id TEXT NOT NULL REFERENCES sandboxes(id) ON DELETE CASCADE,
       name TEXT NOT NULL,
+      spec TEXT NOT NULL DEFAULT '{}',
       created_at TEXT NOT NULL,
       PRIMARY KEY (sandbox_id, name)
     )`);
@@ -76,9 +84,9 @@ export class SandboxStore {
       env: db.prepare<[string, string]>("UPDATE sandboxes SET env = ? WHERE id = ?"),
       active: db.prepare<[string, string]>("UPDATE sandboxes SET last_active_at = ? WHERE id = ?"),
       del: db.prepare<[string]>("DELETE FROM sandboxes WHERE id = ?"),
-      addSession: db.prepare<[string, string, string]>("INSERT OR IGNORE INTO sandbox_sessions (sandbox_id, name, created_at) VALUES (?, ?, ?)"),
+      putSession: db.prepare<[string, string, string, string]>("INSERT INTO sandbox_sessions (sandbox_id, name, spec, created_at) VALUES (?, ?, ?, ?) ON CONFLICT (sandbox_id, name) DO UPDATE SET spec = excluded.spec"),
       delSession: db.prepare<[string, string]>("DELETE FROM sandbox_sessions WHERE sandbox_id = ? AND name = ?"),
-      sessions: db.prepare<[string], { name: string }>("SELECT name FROM sandbox_sessions WHERE sandbox_id = ? ORDER BY created_at"),
+      sessions: db.prepare<[string], { name: string; spec: string }>("SELECT name, spec FROM sandbox_sessions WHERE sandbox_id = ? ORDER BY rowid"),
     };
   }
 
@@ -119,13 +127,14 @@ export class SandboxStore {
   delete(id: string): void {
     this.q.del.run(id);
   }
-  addSession(id: string, name: string): void {
-    this.q.addSession.run(id, name, new Date().toISOString());
+  /** Named agent sessions (id, env, cwd) are remembered so a wake can recreate them. */
+  putSession(id: string, name: string, spec: SessionSpec): void {
+    this.q.putSession.run(id, name, JSON.stringify(spec), new Date().toISOString());
   }
   deleteSession(id: string, name: string): void {
     this.q.delSession.run(id, name);
   }
-  sessions(id: string): string[] {
-    return this.q.sessions.all(id).map((r) => r.name);
+  sessions(id: string): SessionSpec[] {
+    return this.q.sessions.all(id).map((r) => ({ ...JSON.parse(r.spec), id: r.name }));
   }
 }

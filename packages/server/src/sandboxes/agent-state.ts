@@ -1,0 +1,75 @@
+// Agent state that must survive sleep: named sessions (id, env, cwd) and env vars set with
+// POST /api/env. The forwarder reports successful calls here; a wake replays the sessions, and
+// sandbox-wide env vars go into the driver spec (every process of the woken sandbox sees them).
+import http from "node:http";
+import type { SandboxEndpoint } from "../drivers/types.js";
+import type { Logger } from "../log.js";
+import type { SessionSpec, Stores } from "../store/index.js";
+
+export const RECORDED_PATHS = new Set(["/api/session/create", "/api/session/delete", "/api/env"]);
+/** Request/response bodies larger than this are not recorded (they are still forwarded). */
+export const MAX_RECORDED_BODY = 64 * 1024;
+
+type Json = Record<string, unknown>;
+const str = (v: unknown) => (typeof v === "string" && v ? v : undefined);
+const strMap = (v: unknown): Record<string, string | null> | undefined => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, string | null>) : undefined);
+
+/** Applies {K: "v" | null} to env (null unsets). */
+function merge(env: Record<string, string>, changes: Record<string, string | null>): Record<string, string> {
+  const out = { ...env };
+  for (const [k, v] of Object.entries(changes)) {
+    if (v === null) delete out[k];
+    else if (typeof v === "string") out[k] = v;
+  }
+  return out;
+}
+
+export class AgentStateRecorder {
+  constructor(
+    private readonly stores: Stores,
+    private readonly log: Logger,
+  ) {}
+
+  /** Called by the forwarder after a 2xx answer to one of RECORDED_PATHS. */
+  record(id: string, path: string, req: Json, res: Json): void {
+    const sb = this.stores.sandboxes;
+    if (!sb.get(id)) return;
+    if (path === "/api/session/create") {
+      const sid = str(res.sessionId) ?? str(res.id) ?? str(req.id);
+      if (!sid) return;
+      const env = strMap(req.env);
+      sb.putSession(id, sid, { id: sid, ...(env ? { env: merge({}, env) } : {}), ...(str(req.cwd) ? { cwd: str(req.cwd) } : {}) });
+    } else if (path === "/api/session/delete") {
+      const sid = str(req.sessionId) ?? str(req.id);
+      if (sid) sb.deleteSession(id, sid);
+    } else if (path === "/api/env") {
+      const changes = strMap(req.envVars ?? req.env);
+      if (!changes) return;
+      const sid = str(req.sessionId);
+      const named = sid ? sb.sessions(id).find((s) => s.id === sid) : undefined;
+      if (named) sb.putSession(id, named.id, { ...named, env: merge(named.env ?? {}, changes) });
+      else if (!sid || sid === "default") sb.setEnv(id, merge(sb.get(id)!.env, changes));
+    }
+  }
+
+  /** Recreates the sandbox's named sessions in a freshly woken agent. Failures are logged, not fatal. */
+  async replay(id: string, ep: SandboxEndpoint): Promise<void> {
+    for (const s of this.stores.sandboxes.sessions(id)) {
+      const status = await post(ep, "/api/session/create", s).catch((e: Error) => e.message);
+      if (status !== 200) this.log.warn(`Cannot recreate session ${s.id} in sandbox ${id} after wake: ${status}`);
+    }
+  }
+}
+
+function post(ep: SandboxEndpoint, path: string, body: SessionSpec): Promise<number> {
+  const data = JSON.stringify(body);
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host: ep.host, port: ep.agentPort, path, method: "POST", headers: { "content-type": "application/json", "content-length": Buffer.byteLength(data) }, timeout: 10_000 }, (res) => {
+      res.resume();
+      res.on("end", () => resolve(res.statusCode ?? 0));
+    });
+    req.on("timeout", () => req.destroy(new Error("timed out")));
+    req.on("error", reject);
+    req.end(data);
+  });
+}
