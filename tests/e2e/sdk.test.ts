@@ -369,3 +369,39 @@ test("lifecycle: keepAlive/sleepAfter, list, destroy; second sandbox is independ
   const bad = getSandbox(createClient({ url: atoll.url, apiKey: "wrong" }), "sdk-main");
   await assert.rejects(bad.exec("true"), (e: unknown) => e instanceof SandboxError && e.code === "UNAUTHORIZED" && e.httpStatus === 401);
 });
+
+test("gitCheckout clones (file:// repo made inside the sandbox); bad repos are typed git errors", async () => {
+  const mk = await sb.exec(
+    "rm -rf /tmp/src-repo && git init -q -b main /tmp/src-repo && cd /tmp/src-repo && echo v1 > README && git -c user.email=t@t -c user.name=t add . && git -c user.email=t@t -c user.name=t commit -qm one && git branch -q feature",
+  );
+  assert.equal(mk.exitCode, 0, mk.stderr);
+  const r = await sb.gitCheckout("file:///tmp/src-repo", { branch: "feature", depth: 1 });
+  assert.equal(r.success, true);
+  assert.equal(r.targetDir, "/workspace/src-repo");
+  assert.equal((await sb.readFile("/workspace/src-repo/README")).content, "v1\n");
+  await assert.rejects(sb.gitCheckout("file:///tmp/no-such-repo", { targetDir: "/workspace/x" }), (e: unknown) => e instanceof SandboxError && e.code.startsWith("GIT_") && e.httpStatus >= 400);
+  await assert.rejects(sb.gitCheckout("not a url"), (e: unknown) => e instanceof SandboxError && e.code === "INVALID_GIT_URL" && e.httpStatus === 400);
+});
+
+test("pause/resume, snapshot → new sandbox from it, killAllProcesses", async () => {
+  const box = getSandbox(client, "sdk-life");
+  await box.writeFile("/workspace/state.txt", "before-snapshot");
+  await box.startProcess("sleep 300");
+  await box.startProcess("sleep 301");
+  assert.equal(await box.killAllProcesses(), 2);
+  const paused = await box.pause();
+  assert.equal(paused.status, "paused");
+  await assert.rejects(box.exec("true"), (e: unknown) => e instanceof SandboxError && e.code === "SANDBOX_PAUSED" && e.httpStatus === 409);
+  assert.equal((await box.resume()).status, "running");
+  assert.equal((await box.exec("echo back")).stdout, "back\n");
+  const snap = await box.snapshot("sdk-snap");
+  assert.equal(snap.name, "sdk-snap");
+  assert.equal(snap.sandboxId, "sdk-life");
+  assert.ok((await client.listSnapshots()).some((s) => s.name === "sdk-snap"));
+  const fork = getSandbox(client, "sdk-fork", { fromSnapshot: "sdk-snap" });
+  assert.equal((await fork.readFile("/workspace/state.txt")).content, "before-snapshot");
+  await fork.destroy();
+  await box.destroy();
+  await client.deleteSnapshot("sdk-snap");
+  assert.ok(!(await client.listSnapshots()).some((s) => s.name === "sdk-snap"));
+});
