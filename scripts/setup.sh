@@ -13,7 +13,7 @@ NODE_MAJOR="$(node -p 'process.versions.node.split(".")[0]')"
 (( NODE_MAJOR >= 20 )) || { echo "Cannot set up Atoll: Node.js >= 20 is required (found $(node -v))" >&2; exit 1; }
 
 PKGS=(crun runc debootstrap iptables iproute2 e2fsprogs util-linux git curl ca-certificates psmisc tar)
-if [[ "${1:-}" == "--test" ]]; then PKGS+=(chromium nginx-light wrk inotify-tools); fi
+if [[ "${1:-}" == "--test" ]]; then PKGS+=(chromium nginx-light wrk inotify-tools skopeo); fi
 MISSING=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || MISSING+=("$p"); done
 if (( ${#MISSING[@]} )); then
