@@ -106,6 +106,26 @@ test("errors: usage is exit 2, failures exit 1 with 'Cannot …' and the code; w
   assert.match(down.stderr, /^atoll: Cannot list sandboxes: no answer from/);
 });
 
+test("pause, resume, snapshot, snapshots, template ls", async () => {
+  assert.match((await atollCli(["pause", "cli-box"])).stdout, /^cli-box paused/);
+  const blocked = await atollCli(["exec", "cli-box", "--", "true"]);
+  assert.equal(blocked.code, 1);
+  assert.match(blocked.stderr, /SANDBOX_PAUSED/);
+  assert.match((await atollCli(["resume", "cli-box"])).stdout, /^cli-box running/);
+  const s = await atollCli(["snapshot", "cli-box", "cli-snap"]);
+  assert.equal(s.code, 0, s.stderr);
+  assert.equal(s.stdout.trim(), "cli-snap");
+  assert.match((await atollCli(["snapshots"])).stdout, /\ncli-snap\s+cli-box\s/);
+  assert.equal((await atollCli(["snapshots", "rm", "cli-snap"])).code, 0);
+  assert.doesNotMatch((await atollCli(["snapshots"])).stdout, /cli-snap/);
+  const t = await atollCli(["template", "ls"]);
+  assert.equal(t.code, 0, t.stderr);
+  assert.match(t.stdout, /^NAME\s+TYPE/);
+  const bad = await atollCli(["template", "add", "x"]);
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /needs a path/);
+});
+
 test("rm destroys the sandbox", async () => {
   const r = await atollCli(["rm", "cli-box"]);
   assert.equal(r.code, 0, r.stderr);
