@@ -133,6 +133,8 @@ export class SSE {
   ended = false;
   status = 0;
   bytes = 0;
+  /** Counting mode: total characters of stdout/stderr data received. */
+  dataChars = 0;
   readonly req: http.ClientRequest;
   res?: http.IncomingMessage;
 
@@ -146,7 +148,10 @@ export class SSE {
         this.bytes += t.length;
         if (opts.keep === false) {
           // Counting mode: only keep non-output events.
-          for (const ev of dec.push(t) as any[]) if (ev.type !== "stdout" && ev.type !== "stderr") this.events.push({ at: Date.now(), ev });
+          for (const ev of dec.push(t) as any[]) {
+            if (ev.type !== "stdout" && ev.type !== "stderr") this.events.push({ at: Date.now(), ev });
+            else this.dataChars += ev.data.length;
+          }
         } else {
           const evs = res.statusCode === 200 ? dec.push(t) : [JSON.parse(t)];
           for (const ev of evs) this.events.push({ at: Date.now(), ev });

@@ -206,6 +206,19 @@ describe("execute/stream", () => {
     assert.equal(c.timedOut, true);
   });
 
+  test("a stalled reader loses nothing when the shell exits meanwhile", async () => {
+    await post(agent.url, "/api/session/create", { id: "stall-exit" });
+    const total = 20 * 1024 * 1024;
+    const s = new SSE(agent.url + "/api/execute/stream", "POST", { command: `head -c ${total} /dev/zero | tr '\\0' a; exit 3`, sessionId: "stall-exit" }, { keep: false });
+    await until(() => s.bytes > 1024 * 1024, 10_000, "first MiB");
+    s.res!.pause();
+    await new Promise((r) => setTimeout(r, 800));
+    s.res!.resume();
+    const evs = await s.until("complete", 30_000);
+    assert.equal(evs.at(-1).exitCode, 3);
+    assert.equal(s.dataChars, total);
+  });
+
   test("200 MiB through execute/stream in bounded agent memory, with a stalled reader", { timeout: 120_000 }, async () => {
     await post(agent.url, "/api/session/create", { id: "big" });
     const total = 200 * 1024 * 1024;

@@ -58,6 +58,7 @@ export class Shell {
   readonly child: ChildProcessWithoutNullStreams;
   readonly pid: number;
   alive = true;
+  private paused = false;
   private current: Current | null = null;
   private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   private spawnError: Error | null = null;
@@ -102,7 +103,14 @@ export class Shell {
           if (st.readableEnded) onEnd();
           else st.once("end", onEnd);
         }
-        setTimeout(finish, 100).unref();
+        // Leftover jobs may hold the pipes open: give up waiting after 100 ms, but not while a
+        // slow reader has the pipes paused (their buffered output is still the command's),
+        // unless the command was killed.
+        const giveUp = () => {
+          if (this.paused && this.current && !this.current.killed) setTimeout(giveUp, 100).unref();
+          else finish();
+        };
+        setTimeout(giveUp, 100).unref();
       });
     });
     // Aliases defined in one command expand in later ones, as in an interactive shell.
@@ -195,11 +203,13 @@ export class Shell {
   }
 
   pause(): void {
+    this.paused = true;
     this.child.stdout.pause();
     this.child.stderr.pause();
   }
 
   resume(): void {
+    this.paused = false;
     this.child.stdout.resume();
     this.child.stderr.resume();
   }
