@@ -83,6 +83,27 @@ describe("interpreter: routes", () => {
     assert.ok(gone, "the context's child process was killed with it");
   });
 
+  test("pre-warm: spares start one after the other and the first context takes one", async () => {
+    const { InterpreterManager } = await import("../src/interpreter/manager.js");
+    const m = new InterpreterManager();
+    try {
+      m.prewarm(HAVE_ROOTFS ? ["python", "node"] : ["node"]);
+      assert.equal(m.health().prewarm.javascript?.state, HAVE_ROOTFS ? "queued" : "starting");
+      await m.whenPrewarmed;
+      for (const s of Object.values(m.health().prewarm)) assert.ok(s.state === "ready" && s.readyMs! > 0, JSON.stringify(m.health()));
+      let t0 = performance.now();
+      await m.create({ language: "javascript", cwd: "/tmp" });
+      const warmMs = performance.now() - t0;
+      assert.equal(m.health().prewarm.javascript?.state, "used");
+      t0 = performance.now();
+      await m.create({ language: "javascript", cwd: "/tmp" });
+      const coldMs = performance.now() - t0;
+      assert.ok(warmMs < coldMs, `warm ${warmMs} ms vs cold ${coldMs} ms`);
+    } finally {
+      m.shutdown();
+    }
+  });
+
   test("python writes a file that javascript then reads", { skip: HAVE_ROOTFS ? false : "base image rootfs not built" }, async () => {
     const py = await createContext(agent.base, { language: "python", cwd: SHARED_IN_ROOTFS });
     const w = await runCode(agent.base, { context_id: py, code: "import json\nopen('handoff.json', 'w').write(json.dumps({'from': 'python', 'n': 3}))" });

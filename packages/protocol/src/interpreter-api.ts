@@ -149,5 +149,5 @@ export interface InterpreterHealthResult {
   timestamp: string;
   /** Atoll extras: context count and the pre-warmed executors' state and start-up times. */
   contexts: number;
-  prewarm: Record<string, { state: "off" | "starting" | "ready" | "used" | "failed"; readyMs?: number; error?: string }>;
+  prewarm: Record<string, { state: "off" | "queued" | "starting" | "ready" | "used" | "failed"; readyMs?: number; error?: string }>;
 }

@@ -27,30 +27,48 @@ export class InterpreterManager {
   private defaults = new Map<InterpreterLanguage, Promise<CodeContext>>();
   private spares = new Map<ExecutorKind, Executor>();
   readonly prewarmState: Record<string, PrewarmState> = {};
+  private prewarmDone: () => void = () => {};
+  /** Resolves when the current pre-warm queue has finished (each spare ready or failed). */
+  whenPrewarmed: Promise<void> = Promise.resolve();
 
-  /** Starts one idle executor per kind so the first context of that kind skips the start-up. */
+  /** Starts one idle executor per kind, one after the other (less CPU contention inside the
+   *  sandbox's quota), so the first context of that kind skips the start-up. */
   prewarm(kinds: ExecutorKind[]): void {
-    for (const kind of kinds) {
-      if (this.spares.has(kind)) continue;
-      const ex = new Executor(kind);
-      // A spare must not keep a process (e.g. a test) alive on its own.
-      ex.proc.unref();
-      for (const s of ex.proc.stdio) (s as { unref?: () => void } | null)?.unref?.();
-      this.spares.set(kind, ex);
-      const name = kind === "node" ? "javascript" : kind;
-      this.prewarmState[name] = { state: "starting" };
-      ex.ready.then(
-        () => {
-          const st = this.prewarmState[name]!;
-          this.prewarmState[name] = { state: st.state === "starting" ? "ready" : st.state, readyMs: round(ex.readyMs) };
-        },
-        (e: Error) => {
-          this.prewarmState[name] = { state: "failed", error: e.message };
-          if (this.spares.get(kind) === ex) this.spares.delete(kind);
-        },
-      );
-      ex.onExit(() => this.spares.get(kind) === ex && this.spares.delete(kind));
+    if (!this.prewarmPending) {
+      this.prewarmPending = true;
+      this.whenPrewarmed = new Promise<void>((r) => (this.prewarmDone = () => ((this.prewarmPending = false), r())));
     }
+    this.prewarmNext(kinds);
+  }
+
+  private prewarmPending = false;
+
+  private prewarmNext(kinds: ExecutorKind[]): void {
+    const [kind, ...rest] = kinds;
+    for (const k of kinds) this.prewarmState[nameOf(k)] ??= { state: "queued" };
+    if (!kind) return this.prewarmDone();
+    const next = () => this.prewarmNext(rest);
+    if (this.spares.has(kind)) return next();
+    const ex = new Executor(kind);
+    // A spare must not keep a process (e.g. a test) alive on its own.
+    ex.proc.unref();
+    for (const s of ex.proc.stdio) (s as { unref?: () => void } | null)?.unref?.();
+    this.spares.set(kind, ex);
+    const name = nameOf(kind);
+    this.prewarmState[name] = { state: "starting" };
+    ex.ready.then(
+      () => {
+        const st = this.prewarmState[name]!;
+        this.prewarmState[name] = { state: st.state === "starting" ? "ready" : st.state, readyMs: round(ex.readyMs) };
+        next();
+      },
+      (e: Error) => {
+        this.prewarmState[name] = { state: "failed", error: e.message };
+        if (this.spares.get(kind) === ex) this.spares.delete(kind);
+        next();
+      },
+    );
+    ex.onExit(() => this.spares.get(kind) === ex && this.spares.delete(kind));
   }
 
   private takeExecutor(kind: ExecutorKind): Executor {
@@ -59,7 +77,7 @@ export class InterpreterManager {
       this.spares.delete(kind);
       spare.proc.ref();
       for (const s of spare.proc.stdio) (s as { ref?: () => void } | null)?.ref?.();
-      const name = kind === "node" ? "javascript" : kind;
+      const name = nameOf(kind);
       const prev = this.prewarmState[name];
       this.prewarmState[name] = { ...prev, state: "used" } as PrewarmState;
       return spare;
@@ -135,6 +153,10 @@ export class InterpreterManager {
     for (const ex of this.spares.values()) ex.kill();
     this.spares.clear();
   }
+}
+
+function nameOf(kind: ExecutorKind): string {
+  return kind === "node" ? "javascript" : kind;
 }
 
 function round(ms: number | undefined): number | undefined {
