@@ -173,7 +173,7 @@ describe("process lifecycle", () => {
 
 describe("process log ring", () => {
   test("logs are bounded; truncation is reported in logs and in the stream", async () => {
-    const small = await (await import("./exec-harness.js")).startAgent({ ATOLL_PROCESS_LOG_BYTES: "4096" });
+    const small = await startAgent({ ATOLL_PROCESS_LOG_BYTES: "4096" });
     try {
       const r = await post(small.url, "/api/process/start", { command: "seq 1 5000; echo done" });
       await get(small.url, `/api/process/${r.body.processId}/wait?timeoutMs=10000`);
@@ -187,6 +187,25 @@ describe("process log ring", () => {
       const evs = await s.until("exit");
       const t = evs.find((e) => e.type === "truncated");
       assert.equal(t.droppedBytes, logs.droppedBytes.stdout);
+    } finally {
+      await small.stop();
+    }
+  });
+});
+
+describe("finished records", () => {
+  test("the oldest finished records are evicted past ATOLL_PROCESS_MAX_FINISHED", async () => {
+    const small = await startAgent({ ATOLL_PROCESS_MAX_FINISHED: "3" });
+    try {
+      const ids: string[] = [];
+      for (let i = 0; i < 5; i++) {
+        const r = await post(small.url, "/api/process/start", { command: `echo ${i}`, processId: `f${i}` });
+        ids.push(r.body.processId);
+        await get(small.url, `/api/process/${r.body.processId}/wait?timeoutMs=10000`);
+      }
+      const left = (await get(small.url, "/api/process/list")).body.processes.map((p: any) => p.id);
+      assert.deepEqual(left, ["f2", "f3", "f4"]);
+      assert.equal((await get(small.url, "/api/process/f0")).body.code, "PROCESS_NOT_FOUND");
     } finally {
       await small.stop();
     }

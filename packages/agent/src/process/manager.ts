@@ -15,6 +15,9 @@ export const PROCESS_ID_RE = /^[A-Za-z0-9._:@-]{1,128}$/;
 /** Finished records kept before the oldest are evicted (env ATOLL_PROCESS_MAX_FINISHED). */
 const MAX_FINISHED = Number(process.env.ATOLL_PROCESS_MAX_FINISHED) > 0 ? Number(process.env.ATOLL_PROCESS_MAX_FINISHED) : 256;
 
+/** Total log bytes kept for finished records (env ATOLL_PROCESS_FINISHED_LOG_BYTES, default 64 MiB). */
+const FINISHED_LOG_BUDGET = Number(process.env.ATOLL_PROCESS_FINISHED_LOG_BYTES) > 0 ? Number(process.env.ATOLL_PROCESS_FINISHED_LOG_BYTES) : 64 * 1024 * 1024;
+
 export interface StartOptions {
   command: string;
   processId?: string;
@@ -108,8 +111,16 @@ export class ProcessManager {
     return n;
   }
 
+  /** Drops the oldest finished records beyond MAX_FINISHED or beyond FINISHED_LOG_BUDGET bytes of logs. */
   private evict(): void {
     const finished = this.list().filter((r) => r.done);
-    for (let i = 0; i < finished.length - MAX_FINISHED; i++) this.procs.delete(finished[i]!.id);
+    let bytes = finished.reduce((n, r) => n + r.logs.stdout.size + r.logs.stderr.size, 0);
+    let count = finished.length;
+    for (const r of finished) {
+      if (count <= MAX_FINISHED && bytes <= FINISHED_LOG_BUDGET) break;
+      this.procs.delete(r.id);
+      count--;
+      bytes -= r.logs.stdout.size + r.logs.stderr.size;
+    }
   }
 }
