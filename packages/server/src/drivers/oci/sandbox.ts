@@ -63,15 +63,22 @@ function ensureWorkspace(ctx: Ctx, lower: string, upper: string) {
 }
 
 
-/** Polls a TCP connect to ip:port until it succeeds, the container dies, or the deadline passes. */
+/** Polls the agent (TCP connect + HTTP request) until it answers, the container dies, or the deadline passes. */
 async function waitForAgent(ip: string, pid: number, deadline: number): Promise<void> {
   let n = 0;
   for (;;) {
+    // TCP connect, then one HTTP request on the same socket: ready = the agent answers HTTP.
     const ok = await new Promise<boolean>((resolve) => {
       const s = net.connect({ host: ip, port: AGENT_PORT });
-      const done = (v: boolean) => { s.destroy(); resolve(v); };
-      s.once("connect", () => done(true));
+      let settled = false;
+      const done = (v: boolean) => { if (settled) return; settled = true; s.destroy(); resolve(v); };
+      s.once("connect", () => {
+        s.setTimeout(2000);
+        s.write(`GET /api/version HTTP/1.1\r\nHost: ${ip}\r\nConnection: close\r\n\r\n`);
+      });
+      s.once("data", (d: Buffer) => done(d.subarray(0, 7).toString("latin1") === "HTTP/1."));
       s.once("error", () => done(false));
+      s.once("end", () => done(false));
       s.setTimeout(200, () => done(false));
     });
     if (ok) return;
