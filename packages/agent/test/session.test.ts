@@ -59,7 +59,8 @@ test("a session whose PATH hides bash still starts; commands resolve with its PA
 });
 
 test("the number of sessions is capped (LIMIT_EXCEEDED)", async () => {
-  const small = await startAgent({ ATOLL_MAX_SESSIONS: "2" });
+  // "default" (pre-started) counts too.
+  const small = await startAgent({ ATOLL_MAX_SESSIONS: "3" });
   try {
     assert.equal((await post(small.url, "/api/session/create", { id: "one" })).status, 200);
     assert.equal((await post(small.url, "/api/session/create", { id: "two" })).status, 200);

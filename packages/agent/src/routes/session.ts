@@ -4,7 +4,20 @@ import { nowIso, readJson, sendJson, type Route } from "../http.js";
 import { checkEnv } from "../session/quote.js";
 import { agentState } from "../session/state.js";
 
+/** Starts the default session's shell at agent start-up so the first exec does not pay for it. */
+function prewarm(): void {
+  if (process.env.ATOLL_AGENT_NO_LISTEN === "1" || process.env.ATOLL_SESSION_PREWARM === "0") return;
+  setImmediate(() => {
+    try {
+      agentState().sessions.get(undefined);
+    } catch (e) {
+      console.error("[agent] cannot prewarm the default session:", (e as Error).message);
+    }
+  });
+}
+
 export function sessionRoutes(): Route[] {
+  prewarm();
   return [
     {
       method: "POST",
