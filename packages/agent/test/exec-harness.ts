@@ -17,7 +17,9 @@ let bundle: Promise<string> | null = null;
 
 function agentBundle(): Promise<string> {
   bundle ??= (async () => {
-    const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "atoll-exec-bundle-")), "agent.mjs");
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "atoll-exec-bundle-"));
+    process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
+    const out = path.join(dir, "agent.mjs");
     await build({
       entryPoints: [path.join(repo, "packages/agent/src/main.ts")],
       outfile: out,
