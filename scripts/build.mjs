@@ -27,6 +27,8 @@ console.log("built packages/agent/dist/agent.mjs");
     platform: "node",
     target: "node18",
     format: "esm",
+    // esbuild's own JS API is bundled in (TypeScript cells) and needs require().
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
     logLevel: "warning",
   });
   for (const f of readdirSync("packages/agent/runtime")) cpSync(`packages/agent/runtime/${f}`, `packages/agent/dist/${f}`);

@@ -34,7 +34,8 @@ export async function startAgent(): Promise<Agent> {
   // A fresh JS executor bundle from source, per test process (no race on dist/).
   const { build } = await import("esbuild");
   const jsRunner = path.join(SHARED_ON_HOST, "js_runner.mjs");
-  await build({ entryPoints: [JS_RUNNER_SRC], outfile: jsRunner, bundle: true, platform: "node", target: "node18", format: "esm", logLevel: "warning" });
+  await build({ entryPoints: [JS_RUNNER_SRC], outfile: jsRunner, bundle: true, platform: "node", target: "node18", format: "esm", logLevel: "warning",
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" } });
   process.env.ATOLL_INTERPRETER_JS_RUNNER = jsRunner;
   process.env.ATOLL_ESBUILD = createRequire(import.meta.url).resolve("@esbuild/linux-x64/bin/esbuild");
   const { createAgentServer } = await import("../src/main.js");

@@ -11,7 +11,6 @@ import { Console } from "node:console";
 import { Writable } from "node:stream";
 import { builtinModules, createRequire } from "node:module";
 import { pathToFileURL, fileURLToPath } from "node:url";
-import { spawn } from "node:child_process";
 import { performance } from "node:perf_hooks";
 import { transformCell, IMPORT_HELPER } from "./transform.js";
 import { errorShape, mimeBundle } from "./format.js";
@@ -92,28 +91,32 @@ process.on("SIGINT", () => {
 });
 
 // ---- TypeScript ----
+// esbuild's JS API (bundled) drives one long-lived esbuild service per TS context: ≈1 ms per cell
+// instead of ≈10 ms for a process per cell. Loaded only when a TypeScript cell arrives.
 const here = path.dirname(fileURLToPath(import.meta.url));
-const esbuildPath = process.env.ATOLL_ESBUILD || path.join(here, "esbuild");
+let esbuild: Promise<typeof import("esbuild")> | undefined;
 
-function transpileTs(code: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(esbuildPath, ["--loader=ts", "--log-level=error", '--tsconfig-raw={"compilerOptions":{"verbatimModuleSyntax":true}}'], {
-      stdio: ["pipe", "pipe", "pipe"],
+async function transpileTs(code: string): Promise<string> {
+  process.env.ESBUILD_BINARY_PATH ||= process.env.ATOLL_ESBUILD || path.join(here, "esbuild");
+  esbuild ??= import("esbuild");
+  const { transform } = await esbuild;
+  try {
+    const out = await transform(code, {
+      loader: "ts",
+      logLevel: "silent",
+      tsconfigRaw: { compilerOptions: { verbatimModuleSyntax: true } },
     });
-    const out: Buffer[] = [];
-    const err: Buffer[] = [];
-    p.stdout.on("data", (c: Buffer) => out.push(c));
-    p.stderr.on("data", (c: Buffer) => err.push(c));
-    p.on("error", (e) => reject(new Error(`Cannot transpile TypeScript: ${e.message}`)));
-    p.on("close", (rc) => {
-      if (rc === 0) return resolve(Buffer.concat(out).toString("utf8"));
-      const msg = Buffer.concat(err).toString("utf8").replace(/\x1b\[[0-9;]*m/g, "").trim();
-      const e = new SyntaxError(msg.split("\n").find((l) => l.includes("ERROR"))?.replace(/^.*ERROR\]?:?\s*/, "") ?? msg);
-      e.stack = `SyntaxError: ${msg}`;
-      reject(e);
-    });
-    p.stdin.end(code);
-  });
+    return out.code;
+  } catch (e) {
+    const first = (e as { errors?: Array<{ text: string; location?: { line: number; column: number; lineText: string } }> }).errors?.[0];
+    if (!first) throw new Error(`Cannot transpile TypeScript: ${(e as Error).message}`);
+    const err = new SyntaxError(first.text);
+    const loc = first.location;
+    err.stack = loc
+      ? `SyntaxError: ${first.text}\n    at cell:${loc.line}:${loc.column + 1}\n    ${loc.lineText}\n    ${" ".repeat(loc.column)}^`
+      : `SyntaxError: ${first.text}`;
+    throw err;
+  }
 }
 
 // ---- running cells ----
