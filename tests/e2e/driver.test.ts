@@ -37,6 +37,12 @@ describe("oci driver lifecycle", () => {
     const again = await d.start(spec("life-a"));
     assert.deepEqual(again.endpoint, s.endpoint);
     assert.equal((await d.inspect("nope")).state, "missing");
+    const st = await d.stats("life-a");
+    assert.ok(st, "stats of a running sandbox");
+    assert.ok(st.memoryBytes > 1 << 20 && st.memoryBytes < st.memoryLimitBytes, JSON.stringify(st));
+    assert.equal(st.memoryLimitBytes, 1024 * 1024 * 1024);
+    assert.ok(st.pids >= 3 && st.pids < 512);
+    assert.ok(st.diskTotalBytes > 1.5 * 2 ** 30 && st.diskUsedBytes > 0);
   });
 
   test("stop keeps files; start brings them back", async () => {
@@ -44,6 +50,7 @@ describe("oci driver lifecycle", () => {
     assert.equal(r.code, 0, r.out);
     await d.stop("life-a");
     assert.equal((await d.inspect("life-a")).state, "stopped");
+    assert.equal(await d.stats("life-a"), undefined);
     const res = d.resources("life-a");
     assert.deepEqual(leftovers(res).filter((l) => !l.startsWith("dir ")), [], "stopped sandbox holds no runtime resources");
     const s = await d.start(spec("life-a"));

@@ -30,6 +30,17 @@ export interface SandboxEndpoint {
   agentPort: number;
 }
 
+/** Resource usage of a running sandbox, from its cgroup and disk (for metrics and the dashboard). */
+export interface SandboxStats {
+  memoryBytes: number;
+  memoryLimitBytes: number;
+  /** CPU time used since start, microseconds. */
+  cpuUsec: number;
+  pids: number;
+  diskUsedBytes: number;
+  diskTotalBytes: number;
+}
+
 export type DriverState = "running" | "paused" | "stopped" | "missing";
 
 export interface DriverSandbox {
@@ -69,4 +80,6 @@ export interface Driver {
    * builds its uid-shifted copy, seconds for large images), so that first start is fast.
    */
   prepareTemplate?(rootfs: string): Promise<void>;
+  /** Optional: current usage of a running sandbox; undefined when it is not running. */
+  stats?(id: string): Promise<SandboxStats | undefined>;
 }

@@ -2,9 +2,10 @@
 import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, unlinkSync, lstatSync } from "node:fs";
 import path from "node:path";
 import { AtollError, ErrorCode, assertSandboxId, isValidSandboxId } from "@atoll/protocol";
-import type { Driver, DriverSandbox, SandboxSpec } from "../types.js";
+import type { Driver, DriverSandbox, SandboxSpec, SandboxStats } from "../types.js";
+import { readStats } from "./stats.js";
 import { resolveConfig, type OciDriverConfig, type ResolvedConfig } from "./config.js";
-import { run } from "./exec.js";
+import { alive, run } from "./exec.js";
 import { ensureHost } from "./host.js";
 import { pickAgentNode } from "./agent-node.js";
 import { Ipam, parseSubnet } from "./ipam.js";
@@ -222,6 +223,13 @@ export class OciDriver implements Driver {
       }
       return { sizeBytes: await treeSize(destDir) };
     });
+  }
+
+  async stats(id: string): Promise<SandboxStats | undefined> {
+    const name = this.layout.resolve(id);
+    const rec = name ? this.layout.read(name) : undefined;
+    if (!name || !rec?.ip || !alive(rec.pid)) return undefined;
+    return readStats(this.layout.cgroupsPath(name), this.layout.diskMnt(name));
   }
 
   async prepareTemplate(rootfs: string): Promise<void> {
