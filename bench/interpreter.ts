@@ -105,8 +105,20 @@ async function main(): Promise<void> {
     console.log(`ratio warm python runCode / exec(python3 -c 1): ${(stats(warm.python).p50 / stats(warm.execPy).p50).toFixed(3)}`);
     console.log(`ratio warm javascript runCode / exec(python3 -c 1): ${(stats(warm.javascript).p50 / stats(warm.execPy).p50).toFixed(3)}`);
 
-    const ps = await atoll.json("POST", `/v1/sandboxes/${id}/api/execute`, { command: "ps -eo rss,args | grep -E 'python_runner|js_runner|agent.mjs' | grep -v grep" });
-    console.log(`\n# idle memory inside the sandbox (RSS KiB, command)\n${ps.body.stdout}`);
+    // Fresh sandbox, after its pre-warm: what an idle sandbox pays for the interpreter.
+    const idle = "bench-interp-idle";
+    ids.push(idle);
+    await atoll.json("PUT", `/v1/sandboxes/${idle}`, {});
+    for (let i = 0; i < 100; i++) {
+      const h = await atoll.json("GET", `/v1/sandboxes/${idle}/api/interpreter/health`);
+      if (Object.values(h.body.prewarm ?? {}).every((s: any) => s.state === "ready" || s.state === "failed") && Object.keys(h.body.prewarm ?? {}).length) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const mem = await atoll.json("POST", `/v1/sandboxes/${idle}/api/execute`, {
+      command:
+        "for p in $(pgrep -f 'python_runner|js_runner|agent.mjs'); do grep -E '^(Rss|Pss|Private_Clean|Private_Dirty):' /proc/$p/smaps_rollup | tr -s ' ' | tr '\\n' ' '; tr '\\0' ' ' < /proc/$p/cmdline; echo; done",
+    });
+    console.log(`\n# memory of an idle sandbox after pre-warm (from /proc/<pid>/smaps_rollup)\n${mem.body.stdout}${mem.body.stderr ?? ""}`);
   } finally {
     await atoll.stop();
   }
