@@ -37,14 +37,15 @@ describe("execute (buffered)", () => {
     assert.equal(r.stdout, "rc=1 x=\n");
   });
 
-  test("`exit 1` gives exitCode 1; exported vars and cwd of earlier commands survive the restart", async () => {
+  test("`exit 1` gives exitCode 1; exported vars, functions, aliases and cwd survive the restart", async () => {
     await post(agent.url, "/api/session/create", { id: "exit-s" });
-    await exec(agent.url, "cd /tmp && export KEEP='a b' && f() { echo fn; }", { sessionId: "exit-s" });
+    await exec(agent.url, "cd /tmp && export KEEP='a b' && f() { echo fn; } && alias al='echo al' && LOCAL=1", { sessionId: "exit-s" });
     const r = await exec(agent.url, "echo bye; exit 1", { sessionId: "exit-s" });
     assert.equal(r.exitCode, 1);
     assert.equal(r.stdout, "bye\n");
-    const r2 = await exec(agent.url, "pwd; echo \"$KEEP\"; type f >/dev/null 2>&1 || echo nofn", { sessionId: "exit-s" });
-    assert.equal(r2.stdout, "/tmp\na b\nnofn\n");
+    assert.equal(r.shellRestarted, true);
+    const r2 = await exec(agent.url, 'pwd; echo "$KEEP"; f; al; echo "[${LOCAL-}]"', { sessionId: "exit-s" });
+    assert.equal(r2.stdout, "/tmp\na b\nfn\nal\n[]\n");
   });
 
   test("syntax errors are results (exit 2), the session keeps working", async () => {

@@ -1,8 +1,8 @@
 // One persistent bash fed commands on stdin. Each command is eval'd in the shell itself (so `cd`,
 // `export`, functions and aliases persist), with stdin from /dev/null, followed by a per-command
 // random marker carrying the exit status on stdout and stderr. After each command the shell dumps
-// its exported variables and cwd to a state file, which a restarted shell (after `exit`, a
-// timeout or an abort) and background processes source.
+// its exported variables, functions, aliases and cwd to a state file, which a restarted shell
+// (after `exit`, a timeout or an abort) and background processes source.
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, writeFileSync } from "node:fs";
@@ -170,7 +170,7 @@ export class Shell {
       body,
       `__atoll_s=$?`,
       `builtin unset -v __atoll_c ATOLL_EXEC_ID`,
-      `{ builtin export -p; builtin printf 'builtin cd -- %q\\n' "$PWD"; } >${state} 2>/dev/null`,
+      `{ builtin export -p; builtin declare -f; builtin alias -p; builtin printf 'builtin cd -- %q\\n' "$PWD"; } >${state} 2>/dev/null`,
       `builtin printf '\\0__ATOLL_%s:%d\\0' ${token} "$__atoll_s" >&98`,
       `builtin printf '\\0__ATOLL_%s:%d\\0' ${token} "$__atoll_s" >&99`,
       "",
