@@ -76,9 +76,13 @@ export class SandboxManager extends EventEmitter<ManagerEvents> implements Sandb
         await this.adopt(row);
       } catch (e) {
         this.log.error(`Cannot adopt sandbox ${row.id}: ${(e as Error).message}`);
+        this.live.set(row.id, { status: "error", sleepAfterMs: row.sleepAfterMs, keepAlive: row.keepAlive });
         this.setStatus(row.id, "error");
       }
     }
+    // Driver state without a row (e.g. made by another tool): reported, never touched.
+    const orphans = (await this.driver.list().catch(() => [] as string[])).filter((id) => !id.startsWith("_") && !this.live.has(id) && !this.stores.sandboxes.get(id));
+    if (orphans.length) this.log.warn(`driver has sandboxes the control plane does not know (left alone): ${orphans.slice(0, 20).join(", ")}`);
     this.idle.start();
   }
 
