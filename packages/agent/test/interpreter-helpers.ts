@@ -31,6 +31,8 @@ export async function startAgent(): Promise<Agent> {
   cpSync(RUNNER, path.join(SHARED_ON_HOST, "python_runner.py"));
   process.env.ATOLL_INTERPRETER_PYTHON = JSON.stringify(["chroot", ROOTFS, "python3"]);
   process.env.ATOLL_INTERPRETER_PYTHON_RUNNER = `${SHARED_IN_ROOTFS}/python_runner.py`;
+  // IPython's profile dir goes to the test dir too: the base image must stay untouched.
+  process.env.IPYTHONDIR = `${SHARED_IN_ROOTFS}/ipython`;
   // A fresh JS executor bundle from source, per test process (no race on dist/).
   const { build } = await import("esbuild");
   const jsRunner = path.join(SHARED_ON_HOST, "js_runner.mjs");
