@@ -196,6 +196,32 @@ test("files: raw 100 MiB upload/download and directory round trip (tar)", async 
   assert.deepEqual([...readFileSync(path.join(dst, "deep/er/x.bin"))], [0, 1, 2, 255]);
 });
 
+test("files: writeFile/readFile of 100 MiB (text) round-trip; figures against local disk", async () => {
+  const line = "0123456789abcdefghijklmnopqrstuvwxyz ☃ ABCDEFGHIJKLMNOPQRSTUVWXYZ\n";
+  const text = line.repeat(Math.ceil((100 * 1024 * 1024) / Buffer.byteLength(line)));
+  let t = performance.now();
+  await sb.writeFile("/workspace/big.txt", text);
+  const wMs = performance.now() - t;
+  t = performance.now();
+  const r = await sb.readFile("/workspace/big.txt");
+  const rMs = performance.now() - t;
+  assert.equal(r.size, Buffer.byteLength(text));
+  assert.ok(r.content === text, "content differs");
+  await sb.deleteFile("/workspace/big.txt");
+  // Same bytes through the local filesystem (write + fsync, read back), same run.
+  const local = path.join(tmp, "big.txt");
+  t = performance.now();
+  writeFileSync(local, text, { flush: true });
+  const lwMs = performance.now() - t;
+  t = performance.now();
+  const back = readFileSync(local, "utf8");
+  const lrMs = performance.now() - t;
+  assert.equal(back.length, text.length);
+  rmSync(local);
+  const mb = Buffer.byteLength(text) / 1048576;
+  console.log(`# writeFile ${mb.toFixed(0)} MiB: ${(mb / (wMs / 1000)).toFixed(0)} MiB/s (local ${(mb / (lwMs / 1000)).toFixed(0)}, ratio ${(lwMs / wMs).toFixed(2)}); readFile: ${(mb / (rMs / 1000)).toFixed(0)} MiB/s (local ${(mb / (lrMs / 1000)).toFixed(0)}, ratio ${(lrMs / rMs).toFixed(2)})`);
+});
+
 test("watch: events after ready", async () => {
   await sb.mkdir("/workspace/w", { recursive: true });
   const ac = new AbortController();
