@@ -197,10 +197,10 @@ export async function startAtoll(opts: AtollOptions = {}): Promise<Atoll> {
       if (stopped) return;
       stopped = true;
       try {
-        if (child && child.exitCode === null && child.signalCode === null) {
-          const list = await atoll.json<{ sandboxes: { id: string }[] }>("GET", "/v1/sandboxes");
-          for (const s of list.body?.sandboxes ?? []) await atoll.json("DELETE", `/v1/sandboxes/${s.id}`);
-        }
+        // A crashed or killed server is started again so its sandboxes can be destroyed.
+        if (!child || child.exitCode !== null || child.signalCode !== null) await launch();
+        const list = await atoll.json<{ sandboxes: { id: string }[] }>("GET", "/v1/sandboxes");
+        for (const s of list.body?.sandboxes ?? []) await atoll.json("DELETE", `/v1/sandboxes/${s.id}`);
       } finally {
         if (child) await waitExit(child, "SIGTERM", 15_000);
       }
