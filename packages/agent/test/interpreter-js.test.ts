@@ -1,7 +1,7 @@
 // JavaScript and TypeScript code contexts through the agent's HTTP API, with real Node executors.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
-import { createContext, runCode, startAgent, type Agent } from "./interpreter-helpers.js";
+import { call, createContext, runCode, startAgent, type Agent } from "./interpreter-helpers.js";
 
 describe("interpreter: javascript and typescript", () => {
   let agent: Agent;
@@ -65,6 +65,24 @@ describe("interpreter: javascript and typescript", () => {
     assert.equal(bad.execError?.ename, "SyntaxError");
     const late = await runCode(agent.base, { context_id: ts, code: "const n: number = await Promise.resolve(5); n * 2" });
     assert.equal(late.results[0]?.json, 10);
+  });
+
+  test("concurrent runs in one context run one after the other; deleting a busy context ends its run", { timeout: 20_000 }, async () => {
+    const ctx = await createContext(agent.base, { language: "js", cwd: "/tmp" });
+    const slow = runCode(agent.base, { context_id: ctx, code: "await new Promise((r) => setTimeout(r, 300)); globalThis.order = ['slow']; 'slow'" });
+    const fast = runCode(agent.base, { context_id: ctx, code: "order.push('fast'); order" });
+    const [a, b] = await Promise.all([slow, fast]);
+    assert.equal(a.results[0]?.json, "slow");
+    assert.deepEqual(b.results[0]?.json, ["slow", "fast"], "the second run waited for the first");
+    let del: Promise<unknown> | undefined;
+    const busy = await runCode(
+      agent.base,
+      { context_id: ctx, code: "console.log('started'); await new Promise(() => {})" },
+      { onEvent: (e) => e.type === "stdout" && (del = call(agent.base, "DELETE", `/api/contexts/${ctx}`)) },
+    );
+    await del;
+    assert.equal(busy.execError?.ename, "ContextDeleted");
+    assert.equal(busy.events.at(-1)?.type, "execution_complete");
   });
 
   test("runs without a context use one default context per language", async () => {

@@ -133,13 +133,15 @@ export class CodeContext {
       if (timedOut && !sawError) send(timeoutError(timeoutMs!, []));
     } catch (e) {
       if (e instanceof ExecutorExitedError) {
-        const why = killed
-          ? `Cannot interrupt the running code: it ignored the interrupt for ${INTERRUPT_GRACE_MS} ms, so the ${this.language} process was killed`
-          : `Cannot finish the run: the ${this.language} process exited (${e.signal ? `signal ${e.signal}` : `code ${e.exitCode}`})`;
+        const why = this.deleted
+          ? "Cannot finish the run: the context was deleted"
+          : killed
+            ? `Cannot interrupt the running code: it ignored the interrupt for ${INTERRUPT_GRACE_MS} ms, so the ${this.language} process was killed`
+            : `Cannot finish the run: the ${this.language} process exited (${e.signal ? `signal ${e.signal}` : `code ${e.exitCode}`})`;
         send({
           type: "error",
-          ename: timedOut ? "TimeoutError" : "ExecutorExited",
-          evalue: `${why}; the context restarts with fresh state on the next run`,
+          ename: this.deleted ? "ContextDeleted" : timedOut ? "TimeoutError" : "ExecutorExited",
+          evalue: this.deleted ? why : `${why}; the context restarts with fresh state on the next run`,
           traceback: [],
           timestamp: Date.now(),
         });
