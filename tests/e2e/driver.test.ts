@@ -37,6 +37,10 @@ describe("oci driver lifecycle", () => {
     const again = await d.start(spec("life-a"));
     assert.deepEqual(again.endpoint, s.endpoint);
     assert.equal((await d.inspect("nope")).state, "missing");
+    if (d.agentNode) {
+      const ps = await sh(d, "life-a", "cat /proc/[0-9]*/cmdline | tr '\\0' ' '");
+      assert.match(ps.out, /\/opt\/atoll\/bin\/node \/opt\/atoll\/agent\/agent\.mjs/, "agent runs on the host's node");
+    }
     const st = await d.stats("life-a");
     assert.ok(st, "stats of a running sandbox");
     assert.ok(st.memoryBytes > 1 << 20 && st.memoryBytes < st.memoryLimitBytes, JSON.stringify(st));
@@ -67,7 +71,8 @@ describe("oci driver lifecycle", () => {
     assert.equal((await d.inspect("life-a")).state, "paused");
     const a = await read();
     await new Promise((r) => setTimeout(r, 300)); // the counter would advance ~15 times if running
-    assert.equal(await read(), a, "counter frozen while paused");
+    const b = await read();
+    assert.equal(b, a, `counter frozen while paused (${a} -> ${b})`);
     await d.resume("life-a");
     assert.equal((await d.inspect("life-a")).state, "running");
     await waitFor(async () => (await read()) > a + 2);

@@ -1,9 +1,10 @@
 // The oci driver: sandboxes as crun/runc containers driven directly from Node (no daemon).
-import { chmodSync, existsSync, mkdirSync, readdirSync, statSync, unlinkSync, lstatSync } from "node:fs";
+import { chmodSync, realpathSync, existsSync, mkdirSync, readdirSync, statSync, unlinkSync, lstatSync } from "node:fs";
 import path from "node:path";
 import { AtollError, ErrorCode, assertSandboxId, isValidSandboxId } from "@atoll/protocol";
 import type { Driver, DriverSandbox, SandboxSpec, SandboxStats } from "../types.js";
 import { readStats } from "./stats.js";
+import { freezerState, waitFreezer } from "./freezer.js";
 import { resolveConfig, type OciDriverConfig, type ResolvedConfig } from "./config.js";
 import { alive, run } from "./exec.js";
 import { ensureHost } from "./host.js";
@@ -35,6 +36,9 @@ export class OciDriver implements Driver {
     this.pool = new WarmPool(this.ctx, this.lock, this.cfg.poolSize);
   }
 
+  /** The host node binary that runs the agent in base sandboxes, if any (known after init). */
+  get agentNode(): string | undefined { return this.ctx.agentNode; }
+
   init(): Promise<void> {
     this.inited ??= this.doInit();
     return this.inited;
@@ -58,7 +62,10 @@ export class OciDriver implements Driver {
       if (!isMounted(netnsPath(this.layout.netns(name)))) this.ctx.ipam.release(ip, owner);
     }
     await this.pool.reapStale();
-    if (existsSync(cfg.baseImage)) this.ctx.agentNode = await pickAgentNode(cfg.agentNode, cfg.baseImage);
+    if (existsSync(cfg.baseImage)) {
+      this.ctx.agentNode = await pickAgentNode(cfg.agentNode, cfg.baseImage);
+      this.ctx.agentNodeRootfs = realpathSync(cfg.baseImage);
+    }
     if (cfg.poolSize > 0 && existsSync(cfg.baseImage)) {
       await shiftedBase(cfg.baseImage, cfg.uidBase, cfg.uidCount);
       this.pool.refill();
@@ -70,7 +77,9 @@ export class OciDriver implements Driver {
       name,
       id: spec.id,
       template: spec.template,
-      rootfs: spec.rootfs || this.cfg.baseImage,
+      // pinned to the image the sandbox was created from: a rebuilt base image ("current" moving)
+      // must not slide a new lower layer under an existing writable layer
+      rootfs: realOr(spec.rootfs || this.cfg.baseImage),
       limits: { ...this.cfg.defaults, ...(spec.limits ?? {}) },
       env: spec.env ?? {},
       startup: spec.startup,
@@ -92,6 +101,15 @@ export class OciDriver implements Driver {
     rec.startup = spec.startup;
     rec.workdir = spec.workdir;
     rec.egress = spec.egress !== false;
+  }
+
+  /** running | paused | undefined (no live container); paused comes from the freezer itself. */
+  private async liveStatus(name: string): Promise<{ status: "running" | "paused"; pid: number } | undefined> {
+    const st = await this.runtime.state(this.layout.container(name));
+    if (!st || (st.status !== "running" && st.status !== "paused")) return undefined;
+    const fz = freezerState(this.layout.cgroupsPath(name));
+    const paused = fz ? fz !== "thawed" : st.status === "paused";
+    return { status: paused ? "paused" : "running", pid: st.pid };
   }
 
   private running(rec: SandboxRecord, pid?: number, state: "running" | "paused" = "running"): DriverSandbox {
@@ -120,9 +138,10 @@ export class OciDriver implements Driver {
         this.layout.write(rec);
       }
       const st = await this.runtime.state(this.layout.container(key));
-      if (st && rec.ip && (st.status === "running" || st.status === "paused")) {
-        if (st.status === "paused") await this.runtime.resume(this.layout.container(key));
-        return this.running(rec, st.pid);
+      const live = st && rec.ip ? await this.liveStatus(key) : undefined;
+      if (live) {
+        if (live.status === "paused") await this.thaw(key);
+        return this.running(rec, live.pid);
       }
       await tearDown(this.ctx, rec, { container: !!st }); // whatever is left of a dead instance
       this.refresh(rec, spec);
@@ -145,23 +164,40 @@ export class OciDriver implements Driver {
     const name = this.layout.resolve(id);
     const rec = name ? this.layout.read(name) : undefined;
     if (!name || !rec) throw new AtollError(ErrorCode.SANDBOX_NOT_FOUND, `Cannot ${verb} sandbox ${id}: it does not exist`, { id });
-    const st = await this.runtime.state(this.layout.container(name));
-    if (!st || (st.status !== "running" && st.status !== "paused")) {
-      throw new AtollError(ErrorCode.SANDBOX_UNAVAILABLE, `Cannot ${verb} sandbox ${id}: it is not running`, { id });
+    const live = await this.liveStatus(name);
+    if (!live) throw new AtollError(ErrorCode.SANDBOX_UNAVAILABLE, `Cannot ${verb} sandbox ${id}: it is not running`, { id });
+    return { name, rec, status: live.status };
+  }
+
+  /** Freezes and waits until the kernel reports every task frozen (retrying the request). */
+  private async freeze(name: string): Promise<void> {
+    const container = this.layout.container(name);
+    const cg = this.layout.cgroupsPath(name);
+    for (let i = 0; i < 3; i++) {
+      await this.runtime.pause(container);
+      if (await waitFreezer(cg, "frozen", 2000)) return;
     }
-    return { name, rec, status: st.status };
+    await this.runtime.resume(container).catch(() => {});
+    throw new AtollError(ErrorCode.SANDBOX_BUSY, `Cannot pause sandbox ${name}: its processes did not freeze in time`, { name });
+  }
+
+  private async thaw(name: string): Promise<void> {
+    await this.runtime.resume(this.layout.container(name));
+    await waitFreezer(this.layout.cgroupsPath(name), "thawed", 5000);
   }
 
   async pause(id: string): Promise<void> {
-    const { name, status } = await this.mustBeUp(id, "pause");
-    if (status === "paused") return;
-    await this.lock.run(name, () => this.runtime.pause(this.layout.container(name)));
+    const { name } = await this.mustBeUp(id, "pause");
+    await this.lock.run(name, async () => {
+      if ((await this.liveStatus(name))?.status === "running") await this.freeze(name);
+    });
   }
 
   async resume(id: string): Promise<void> {
-    const { name, status } = await this.mustBeUp(id, "resume");
-    if (status === "running") return;
-    await this.lock.run(name, () => this.runtime.resume(this.layout.container(name)));
+    const { name } = await this.mustBeUp(id, "resume");
+    await this.lock.run(name, async () => {
+      if ((await this.liveStatus(name))?.status === "paused") await this.thaw(name);
+    });
   }
 
   async destroy(id: string): Promise<void> {
@@ -181,10 +217,8 @@ export class OciDriver implements Driver {
     const name = this.layout.resolve(id);
     const rec = name ? this.layout.read(name) : undefined;
     if (!name || !rec) return { id, state: "missing" };
-    const st = await this.runtime.state(this.layout.container(name));
-    if (st && rec.ip && (st.status === "running" || st.status === "paused")) {
-      return { ...this.running(rec, st.pid, st.status), id };
-    }
+    const live = rec.ip ? await this.liveStatus(name) : undefined;
+    if (live) return { ...this.running(rec, live.pid, live.status), id };
     return { id, state: "stopped" };
   }
 
@@ -197,18 +231,16 @@ export class OciDriver implements Driver {
     const name = this.layout.resolve(id);
     if (!name || !this.layout.read(name)) throw new AtollError(ErrorCode.SANDBOX_NOT_FOUND, `Cannot snapshot sandbox ${id}: it does not exist`, { id });
     return this.lock.run(name, async () => {
-      const container = this.layout.container(name);
-      const st = await this.runtime.state(container);
-      const live = st?.status === "running" || st?.status === "paused";
+      const live = await this.liveStatus(name);
       const upper = path.join(this.layout.diskMnt(name), "upper");
       mkdirSync(destDir, { recursive: true });
       if (live) {
         // Freeze so the copy is consistent; keep a paused sandbox paused.
-        if (st!.status === "running") await this.runtime.pause(container);
+        if (live.status === "running") await this.freeze(name);
         try {
           await run("cp", ["-a", `${upper}/.`, `${destDir}/`], { timeoutMs: 600_000 });
         } finally {
-          if (st!.status === "running") await this.runtime.resume(container);
+          if (live.status === "running") await this.thaw(name);
         }
       } else {
         const rec = this.layout.read(name)!;
@@ -276,4 +308,8 @@ function ensureTraversable(dir: string) {
     if (!(mode & 0o001)) chmodSync(d, (mode & 0o7777) | 0o001);
     if (d === path.dirname(d)) break;
   }
+}
+
+function realOr(p: string): string {
+  try { return realpathSync(p); } catch { return p; }
 }

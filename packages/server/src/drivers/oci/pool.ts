@@ -107,7 +107,7 @@ export class WarmPool extends EventEmitter {
       name,
       id: null,
       template: "base",
-      rootfs: cfg.baseImage,
+      rootfs: realpathSync(cfg.baseImage),
       limits: { ...cfg.defaults },
       env: {},
       egress: true,

@@ -1,9 +1,9 @@
 // Root filesystem per sandbox: overlay (lower = uid-shifted template rootfs, upper/work on the
 // sandbox's own sparse ext4 image so the disk limit is a real filesystem size).
-import { existsSync, statSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync, openSync, ftruncateSync, closeSync } from "node:fs";
+import { existsSync, readdirSync, statSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync, openSync, ftruncateSync, closeSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
-import { run } from "./exec.js";
+import { alive, run } from "./exec.js";
 
 const building = new Map<string, Promise<void>>();
 
@@ -27,6 +27,7 @@ export function shiftedBase(src: string, uidBase: number, uidCount: number): Pro
 }
 
 async function buildShifted(src: string, final: string, uidBase: number, uidCount: number): Promise<void> {
+  removeStaleBuilds(final);
   const tmp = `${final}.tmp-${process.pid}-${Date.now()}`;
   mkdirSync(tmp, { recursive: true });
   try {
@@ -40,6 +41,18 @@ async function buildShifted(src: string, final: string, uidBase: number, uidCoun
     }
   } finally {
     if (existsSync(tmp)) rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+/** Removes half-built copies left by builders that died (<final>.tmp-<pid>-<ms> of dead pids). */
+function removeStaleBuilds(final: string): void {
+  const dir = path.dirname(final);
+  const prefix = `${path.basename(final)}.tmp-`;
+  for (const e of readdirSync(dir)) {
+    if (!e.startsWith(prefix)) continue;
+    const pid = Number(e.slice(prefix.length).split("-")[0]);
+    if (pid === process.pid || alive(pid)) continue;
+    rmSync(path.join(dir, e), { recursive: true, force: true });
   }
 }
 

@@ -18,8 +18,10 @@ export const HOSTNAME = "sandbox";
 
 export interface Ctx {
   cfg: ResolvedConfig;
-  /** Host node for the agent when usable in the base image (see agent-node.ts). */
+  /** Host node for the agent when usable in the base image (see agent-node.ts)... */
   agentNode?: string;
+  /** ...whose real path is this (other templates run the agent with their own node). */
+  agentNodeRootfs?: string;
   layout: Layout;
   runtime: OciRuntime;
   ipam: Ipam;
@@ -99,7 +101,7 @@ export async function bringUp(ctx: Ctx, rec: SandboxRecord): Promise<string> {
   const trace = process.env.ATOLL_OCI_TRACE ? (step: string) => console.error(`[oci] ${name} ${step} +${Date.now() - t0}ms`) : () => {};
   try {
     if (!existsSync(rec.rootfs)) {
-      throw new AtollError(ErrorCode.TEMPLATE_NOT_FOUND, `Cannot start sandbox ${rec.id ?? name}: template rootfs ${rec.rootfs} does not exist${rec.rootfs === cfg.baseImage ? " (build it: images/base/build.sh)" : ""}`, { id: rec.id ?? name, template: rec.template });
+      throw new AtollError(ErrorCode.TEMPLATE_NOT_FOUND, `Cannot start sandbox ${rec.id ?? name}: template rootfs ${rec.rootfs} does not exist${rec.template === "base" ? " (build it: images/base/build.sh)" : ""}`, { id: rec.id ?? name, template: rec.template });
     }
     const lower = await shiftedBase(rec.rootfs, cfg.uidBase, cfg.uidCount);
     trace("lower");
@@ -133,7 +135,7 @@ export async function bringUp(ctx: Ctx, rec: SandboxRecord): Promise<string> {
       startup: rec.startup,
       workdir: rec.workdir,
       // the host node is checked against the base image; other templates use their own node
-      agentNode: rec.rootfs === cfg.baseImage ? ctx.agentNode : undefined,
+      agentNode: rec.rootfs === ctx.agentNodeRootfs ? ctx.agentNode : undefined,
     });
     writeFileSync(path.join(layout.dir(name), "config.json"), JSON.stringify(spec));
     const sn = parseSubnet(cfg.subnet);
