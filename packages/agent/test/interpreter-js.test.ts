@@ -1,5 +1,6 @@
 // JavaScript and TypeScript code contexts through the agent's HTTP API, with real Node executors.
 import assert from "node:assert/strict";
+import { existsSync, readFileSync, rmSync } from "node:fs";
 import { after, before, describe, test } from "node:test";
 import { call, createContext, runCode, startAgent, type Agent } from "./interpreter-helpers.js";
 
@@ -83,6 +84,38 @@ describe("interpreter: javascript and typescript", () => {
     await del;
     assert.equal(busy.execError?.ename, "ContextDeleted");
     assert.equal(busy.events.at(-1)?.type, "execution_complete");
+  });
+
+  test("a client that does not read holds the executor back (flow control), then gets every byte", { timeout: 30_000 }, async () => {
+    const ctx = await createContext(agent.base, { language: "js", cwd: "/tmp" });
+    const progress = `/tmp/atoll-interp-flow-${process.pid}`;
+    rmSync(progress, { force: true });
+    const code = `const fs = require('fs'); const big = 'x'.repeat(1 << 20);
+for (let i = 1; i <= 64; i++) { process.stdout.write(big); fs.writeFileSync(${JSON.stringify(progress)}, String(i)); }
+'done'`;
+    const res = await fetch(agent.base + "/api/execute/code", { method: "POST", body: JSON.stringify({ context_id: ctx, code }) });
+    const reader = res.body!.getReader();
+    const first = await reader.read(); // the run has started writing
+    let stalledAt = 0;
+    for (let i = 0; i < 50; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      const now = existsSync(progress) ? Number(readFileSync(progress, "utf8")) : 0;
+      if (now === stalledAt && i > 10) break; // no progress while nobody reads
+      stalledAt = now;
+    }
+    assert.ok(stalledAt < 32, `the executor kept writing (${stalledAt} MiB) while the client read nothing`);
+    let bytes = first.value?.length ?? 0;
+    let tail = "";
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      bytes += value.length;
+      tail = (tail + new TextDecoder().decode(value)).slice(-400);
+    }
+    assert.ok(bytes > 64 * (1 << 20), `got ${bytes} bytes`);
+    assert.match(tail, /"execution_complete"/);
+    assert.equal(readFileSync(progress, "utf8"), "64");
+    rmSync(progress, { force: true });
   });
 
   test("runs without a context use one default context per language", async () => {
