@@ -5,10 +5,15 @@ import type { AtollClient, RequestOptions } from "./client.js";
 import { SandboxError, errorFromHttp, sdkError } from "./errors.js";
 
 /** getSandbox() options; sent with the first PUT (get-or-create). */
-export type SandboxOptions = CreateSandboxRequest;
+export interface SandboxOptions extends CreateSandboxRequest {
+  /** Accepted for @cloudflare/sandbox compatibility and ignored (the client's url is used). */
+  baseUrl?: string;
+}
 
 export class SandboxCore {
   readonly base: string;
+  /** What the first PUT sends. */
+  readonly options: CreateSandboxRequest;
   private ready: Promise<SandboxInfo> | null = null;
   /** Last SandboxInfo the control plane returned. */
   info: SandboxInfo | undefined;
@@ -18,8 +23,10 @@ export class SandboxCore {
   constructor(
     readonly client: AtollClient,
     readonly id: string,
-    readonly options: SandboxOptions,
+    options: SandboxOptions,
   ) {
+    const { baseUrl: _ignored, ...create } = options;
+    this.options = create;
     if (!isValidSandboxId(id)) {
       throw sdkError(ErrorCode.INVALID_SANDBOX_ID, `Cannot use sandbox id ${JSON.stringify(String(id).slice(0, 80))}: ids are 1-63 chars of a-z, 0-9 and '-', starting and ending with a letter or digit`, { id: String(id).slice(0, 80) });
     }

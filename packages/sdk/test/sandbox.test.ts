@@ -13,13 +13,13 @@ test("getSandbox sends one PUT with the options before the first call, even for 
   });
   t.after(() => srv.close());
   const opts = { envVars: { A: "1" }, sleepAfter: "5m", keepAlive: true, limits: { memoryMiB: 256 } };
-  const sb = getSandbox(createClient({ url: srv.url, apiKey: "k" }), "box", opts);
+  const sb = getSandbox(createClient({ url: srv.url, apiKey: "k" }), "box", { ...opts, baseUrl: "https://ignored.example" });
   assert.equal(srv.requests.length, 0, "nothing is sent by getSandbox itself");
   await Promise.all([sb.exists("/x"), sb.exists("/y"), sb.exists("/z")]);
   const puts = srv.requests.filter((r) => r.method === "PUT");
   assert.equal(puts.length, 1);
   assert.equal(puts[0]!.url, "/v1/sandboxes/box");
-  assert.deepEqual(JSON.parse(puts[0]!.body), opts);
+  assert.deepEqual(JSON.parse(puts[0]!.body), opts, "Cloudflare's baseUrl option is accepted and not sent");
   assert.equal(srv.requests.filter((r) => r.url === "/v1/sandboxes/box/api/exists").length, 3);
 });
 
