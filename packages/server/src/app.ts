@@ -95,8 +95,16 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       }
       if (m.kind === "not-found") throw new AtollError(ErrorCode.NOT_FOUND, `Cannot ${req.method} ${pathname.slice(0, 200)}: no such route`, { path: pathname.slice(0, 200) });
       if (m.kind === "method-not-allowed") throw new AtollError(ErrorCode.METHOD_NOT_ALLOWED, `Cannot ${req.method} ${pathname.slice(0, 200)}: method not allowed`, { method: req.method });
-      const url = new URL(rawUrl, "http://localhost");
-      const p = m.handler.handler({ req, res, params: m.params, url });
+      // URL parsed only by handlers that read it (the forwarder does not).
+      let url: URL | undefined;
+      const p = m.handler.handler({
+        req,
+        res,
+        params: m.params,
+        get url() {
+          return (url ??= new URL(rawUrl, "http://localhost"));
+        },
+      });
       if (p) p.catch((e) => fail(req, res, e));
     } catch (e) {
       fail(req, res, e);
