@@ -60,6 +60,8 @@ export function leftovers(res: ReturnType<OciDriver["resources"]>): string[] {
   }
   if (existsSync(res.dir)) out.push(`dir ${res.dir}`);
   if (res.ip && existsSync(`/run/atoll/ipam/atoll0/${res.ip}`)) out.push(`ip ${res.ip}`);
+  // permanent neighbour entry (only while nobody holds the address again)
+  else if (res.ip && execFileSync("ip", ["neigh", "show", res.ip, "dev", "atoll0"], { encoding: "utf8" }).includes("PERMANENT")) out.push(`neigh ${res.ip}`);
   return out;
 }
 

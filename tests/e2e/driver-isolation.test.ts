@@ -112,6 +112,16 @@ describe("oci driver isolation", () => {
     const eff = BigInt(`0x${caps.out.trim().split(/\s+/)[1]}`);
     assert.equal(eff & (1n << 21n), 0n, "no CAP_SYS_ADMIN");
     assert.equal(eff & (1n << 12n), 0n, "no CAP_NET_ADMIN");
+    assert.equal(eff & (1n << 13n), 0n, "no CAP_NET_RAW");
+  });
+
+  test("no packet sockets (no ARP/frame spoofing); ICMP echo sockets work; host neighbour entry is permanent", async () => {
+    const raw = await sh(d, "iso-a", `python3 -c "import socket; socket.socket(socket.AF_PACKET, socket.SOCK_RAW)" 2>&1 | tail -1`);
+    assert.match(raw.out, /PermissionError|Operation not permitted/);
+    const icmp = await sh(d, "iso-a", `python3 -c "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP); print('icmp-ok')"`);
+    assert.equal(icmp.out, "icmp-ok\n");
+    const neigh = execFileSync("ip", ["neigh", "show", a.host, "dev", "atoll0"], { encoding: "utf8" });
+    assert.match(neigh, /lladdr 02:42:[0-9a-f:]+ PERMANENT/);
   });
 
   test("own sysfs: only its own network interfaces are visible", async () => {

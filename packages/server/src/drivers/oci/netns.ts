@@ -23,7 +23,7 @@ export const netnsPath = (name: string) => `/run/netns/${name}`;
 
 /** Wires the network namespace of process `pid` (the container's init) to the bridge. */
 export async function createNetns(n: NetSpec, pid: number): Promise<void> {
-  await deleteNetns(n.netns, n.veth); // leftovers of a crash
+  await deleteNetns(n.netns, n.veth, n.ip, n.bridge); // leftovers of a crash
   const peer = `p${n.veth.slice(1)}`;
   await run("ip", ["-batch", "-"], {
     input: [
@@ -32,28 +32,35 @@ export async function createNetns(n: NetSpec, pid: number): Promise<void> {
       `link set ${n.veth} master ${n.bridge}`,
       // L2 isolation: isolated bridge ports cannot talk to each other, only to the bridge/uplink.
       `link set dev ${n.veth} type bridge_slave isolated on`,
+      `link set ${n.veth} up`,
+      // The host's neighbour entry for the sandbox is permanent: nothing a sandbox sends can
+      // redirect the host's traffic for another sandbox's address (ARP spoofing).
+      `neigh replace ${n.ip} lladdr ${macFor(n.ip)} dev ${n.bridge} nud permanent`,
     ].join("\n") + "\n",
   });
   try { writeFileSync(`/proc/sys/net/ipv6/conf/${n.veth}/disable_ipv6`, "1"); } catch { /* no ipv6 */ }
-  await run("ip", ["-n", n.netns, "-batch", "-"], {
-    input: [
-      `link set lo up`,
-      // MAC derived from the address (as Docker does): when an address is reused, the host's
-      // neighbour cache entry for it is still right, so the new sandbox is reachable at once.
-      `link set ${peer} address ${macFor(n.ip)}`,
-      `link set ${peer} name eth0`,
-      `addr add ${n.ip}/${n.prefix} dev eth0`,
-      `link set eth0 up`,
-      `route add default via ${n.gateway} dev eth0`,
-    ].join("\n") + "\n",
-  });
-  await run("ip", ["link", "set", n.veth, "up"]);
+  await Promise.all([
+    run("ip", ["-n", n.netns, "-batch", "-"], {
+      input: [
+        `link set lo up`,
+        // MAC derived from the address (as Docker does): matches the host's permanent entry.
+        `link set ${peer} address ${macFor(n.ip)}`,
+        `link set ${peer} name eth0`,
+        `addr add ${n.ip}/${n.prefix} dev eth0`,
+        `link set eth0 up`,
+        `route add default via ${n.gateway} dev eth0`,
+      ].join("\n") + "\n",
+    }),
+    // Sandboxes have no CAP_NET_RAW; unprivileged ICMP echo sockets keep `ping` working.
+    run("nsenter", [`--net=${netnsPath(n.netns)}`, "--", "sysctl", "-qw", "net.ipv4.ping_group_range=0 2147483647"], { allowFail: true }),
+  ]);
 }
 
-/** Removes the netns (its veth end goes with it) and the host veth if still there. Idempotent. */
-export async function deleteNetns(netns: string, veth: string): Promise<void> {
+/** Removes the netns (its veth end goes with it), the host veth and neighbour entry. Idempotent. */
+export async function deleteNetns(netns: string, veth: string, ip?: string, bridge?: string): Promise<void> {
   const cmds: string[] = [];
   if (existsSync(`/sys/class/net/${veth}`)) cmds.push(`link del ${veth}`);
   if (existsSync(netnsPath(netns))) cmds.push(`netns del ${netns}`); // also removes a stale plain file
+  if (ip && bridge) cmds.push(`neigh del ${ip} dev ${bridge}`);
   if (cmds.length) await run("ip", ["-force", "-batch", "-"], { input: cmds.join("\n") + "\n", allowFail: true });
 }

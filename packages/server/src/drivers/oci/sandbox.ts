@@ -182,7 +182,7 @@ export async function tearDown(ctx: Ctx, rec: SandboxRecord, opts: { container?:
   await unmount(layout.diskMnt(name));
   const ip = rec.ip;
   if (ip) {
-    await deleteNetns(layout.netns(name), layout.veth(ip));
+    await deleteNetns(layout.netns(name), layout.veth(ip), ip, cfg.bridge);
     if (!rec.egress) await setEgress(cfg, ip, true);
     ctx.ipam.release(ip, layout.ipOwner(name));
     rec.ip = undefined;

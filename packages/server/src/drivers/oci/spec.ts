@@ -21,9 +21,10 @@ export interface SpecInput {
   agentNode?: string;
 }
 
-// Docker's default capability set.
+// Docker's default capability set minus CAP_NET_RAW: no packet sockets, so a sandbox cannot forge
+// frames/ARP (spoof other sandboxes on the bridge); ping works through unprivileged ICMP sockets.
 export const CAPS = [
-  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD", "CAP_NET_RAW",
+  "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
   "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP", "CAP_NET_BIND_SERVICE",
   "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
 ];
