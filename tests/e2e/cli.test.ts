@@ -63,6 +63,13 @@ test("cp copies a file and a directory in and back out", async () => {
   assert.equal((await atollCli(["cp", "cli-box:/workspace/dir", "back/dir"])).code, 0);
   assert.equal(readFileSync(path.join(tmp, "back/one.txt"), "utf8"), "one ☃\n");
   assert.deepEqual([...readFileSync(path.join(tmp, "back/dir/sub/two.bin"))], [0, 255, 10, 13]);
+  // cp conventions: an existing directory (or a trailing "/") receives the file under its own name
+  assert.equal((await atollCli(["cp", "one.txt", "cli-box:/workspace/dir"])).code, 0);
+  assert.equal((await atollCli(["cp", "one.txt", "cli-box:/workspace/new/"])).code, 0);
+  assert.equal((await atollCli(["exec", "cli-box", "--", "cat /workspace/dir/one.txt /workspace/new/one.txt"])).stdout, "one ☃\none ☃\n");
+  mkdirSync(path.join(tmp, "into"));
+  assert.equal((await atollCli(["cp", "cli-box:/workspace/one.txt", "into"])).code, 0);
+  assert.equal(readFileSync(path.join(tmp, "into/one.txt"), "utf8"), "one ☃\n");
   const missing = await atollCli(["cp", "cli-box:/workspace/nope.txt", "x.txt"]);
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, /FILE_NOT_FOUND/);

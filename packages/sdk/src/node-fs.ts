@@ -3,9 +3,10 @@
 import { spawn } from "node:child_process";
 import { createReadStream, createWriteStream } from "node:fs";
 import { mkdir, stat } from "node:fs/promises";
-import { dirname } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { Readable, Writable } from "node:stream";
 import { pipeline } from "node:stream/promises";
+import { SandboxError } from "./errors.js";
 import type { SessionApi } from "./session-api.js";
 
 /** Copies a local file or directory to `remotePath` in the sandbox. Returns bytes sent. */
@@ -20,8 +21,17 @@ export async function copyToSandbox(sandbox: SessionApi, localPath: string, remo
     if ((await exited) !== 0) throw new Error(`Cannot archive ${localPath}: tar failed: ${err.trim()}`);
     return { kind: "directory", bytes: r.bytesReceived };
   }
-  const r = await sandbox.uploadFile(remotePath, Readable.toWeb(createReadStream(localPath)) as ReadableStream<Uint8Array>);
-  return { kind: "file", bytes: r.bytesWritten };
+  // cp semantics: a destination ending in "/" or naming an existing directory receives the file by name.
+  const send = (dest: string) => sandbox.uploadFile(dest, Readable.toWeb(createReadStream(localPath)) as ReadableStream<Uint8Array>);
+  const into = (dir: string) => `${dir.replace(/\/+$/, "")}/${basename(localPath)}`;
+  try {
+    const r = await send(remotePath.endsWith("/") ? into(remotePath) : remotePath);
+    return { kind: "file", bytes: r.bytesWritten };
+  } catch (e) {
+    if (!(e instanceof SandboxError) || e.code !== "IS_DIRECTORY" || remotePath.endsWith("/")) throw e;
+    const r = await send(into(remotePath));
+    return { kind: "file", bytes: r.bytesWritten };
+  }
 }
 
 /**
@@ -42,8 +52,10 @@ export async function copyFromSandbox(sandbox: SessionApi, remotePath: string, l
     return { kind: "directory" };
   }
   const body = await sandbox.downloadFile(remotePath);
-  await mkdir(dirname(localPath), { recursive: true });
-  await pipeline(Readable.fromWeb(body as import("node:stream/web").ReadableStream), createWriteStream(localPath) as Writable);
+  const isLocalDir = localPath.endsWith("/") || (await stat(localPath).then((s) => s.isDirectory(), () => false));
+  const target = isLocalDir ? join(localPath, basename(remotePath)) : localPath;
+  await mkdir(dirname(target), { recursive: true });
+  await pipeline(Readable.fromWeb(body as import("node:stream/web").ReadableStream), createWriteStream(target) as Writable);
   return { kind: "file" };
 }
 

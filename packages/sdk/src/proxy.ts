@@ -1,6 +1,6 @@
 // proxyToSandbox: put in front of your own fetch handler; it answers preview-host requests
 // ({port}-{id}-{token}.{domain}) by forwarding them to the control plane, and returns null otherwise.
-import { API_PREFIX, PREVIEW_TOKEN_HEADER, errorBody, hostWithoutPort, parsePreviewHost } from "@atoll/protocol";
+import { API_PREFIX, ErrorCode, PREVIEW_TOKEN_HEADER, errorBody, hostWithoutPort, parsePreviewHost } from "@atoll/protocol";
 import type { AtollClient } from "./client.js";
 import { SandboxError } from "./errors.js";
 import { isWebSocketUpgrade } from "./websocket.js";
@@ -23,6 +23,11 @@ export async function proxyToSandbox(request: Request, client: AtollClient): Pro
   if (!target) return null;
   const path = `${API_PREFIX}/sandboxes/${target.sandboxId}/proxy/${target.port}${url.pathname}${url.search}`;
   const ws = isWebSocketUpgrade(request);
+  if (ws && typeof (globalThis as { WebSocketPair?: unknown }).WebSocketPair !== "function") {
+    // Only Workers-style fetch can carry an upgrade; elsewhere say what to use instead.
+    const msg = "Cannot proxy a WebSocket upgrade with fetch in this runtime: use wsConnectNode from '@atoll/sdk/node' (Node) or point clients at the preview router";
+    return new Response(JSON.stringify(errorBody(ErrorCode.VALIDATION_FAILED, msg, { port: target.port })), { status: 400, headers: { "content-type": "application/json" } });
+  }
   const headers: Record<string, string> = {};
   request.headers.forEach((v, k) => {
     if (!HOP.includes(k) && k !== "authorization" && !(ws ? false : k === "upgrade")) headers[k] = v;

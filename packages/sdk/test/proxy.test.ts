@@ -69,3 +69,13 @@ test("an unreachable control plane answers 503 with an error body instead of thr
   assert.equal(res?.status, 503);
   assert.equal(((await res!.json()) as { code: string }).code, "SANDBOX_UNAVAILABLE");
 });
+
+test("a WebSocket upgrade outside Workers answers 400 with a pointer to wsConnectNode, without forwarding", async (t) => {
+  const srv = await fakeServer((_r, res) => json(res, 200, {}));
+  t.after(() => srv.close());
+  const host = `8080-box-${TOKEN}.localhost`;
+  const res = await proxyToSandbox(new Request(`http://${host}/ws`, { headers: { host, upgrade: "websocket" } }), createClient({ url: srv.url }));
+  assert.equal(res?.status, 400);
+  assert.match(((await res!.json()) as { message: string }).message, /wsConnectNode/);
+  assert.equal(srv.requests.length, 0);
+});
