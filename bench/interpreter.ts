@@ -3,7 +3,8 @@
 //     sandbox PUT returned), python and javascript, beside exec("python3 -c 1") / exec("node -e 1")
 //     in the same sandbox; plus a second (cold, not pre-warmed) python context;
 //  2. per-run overhead of `1+1` in a warm context beside exec("python3 -c 1") in the same run;
-//  3. idle executor memory (RSS) inside the sandbox.
+//  3. first runCode in a fresh sandbox whose pre-warm has finished (pooled / created ahead);
+//  4. idle memory (Pss/Private) of the agent and the spares inside a sandbox.
 // Usage: node --import tsx bench/interpreter.ts  [BENCH_SANDBOXES=5 BENCH_RUNS=200]
 import { SSEDecoder } from "@atoll/protocol";
 import { startAtoll, type Atoll } from "../tests/e2e/harness.js";
@@ -46,6 +47,32 @@ async function execMs(atoll: Atoll, id: string, command: string): Promise<number
   return performance.now() - t0;
 }
 
+/** PUT a new sandbox; returns ms. Concurrent control planes on one host can collide on sandbox
+ *  addresses (other test runs): retry once and say so. */
+async function create(atoll: Atoll, id: string): Promise<number> {
+  let t0 = performance.now();
+  let put = await atoll.json("PUT", `/v1/sandboxes/${id}`, {});
+  if (put.status >= 300) {
+    console.error(`(PUT ${id} failed once: ${put.body?.message}; retrying)`);
+    t0 = performance.now();
+    put = await atoll.json("PUT", `/v1/sandboxes/${id}`, {});
+  }
+  if (put.status >= 300) throw new Error(`PUT ${id}: ${JSON.stringify(put.body)}`);
+  return performance.now() - t0;
+}
+
+/** Polls the agent's interpreter health until both spares are ready; returns ms waited. */
+async function prewarmed(atoll: Atoll, id: string): Promise<number> {
+  const t0 = performance.now();
+  for (let i = 0; i < 400; i++) {
+    const h = await atoll.json("GET", `/v1/sandboxes/${id}/api/interpreter/health`);
+    const st = Object.values(h.body.prewarm ?? {}) as Array<{ state: string }>;
+    if (st.length === 2 && st.every((x) => x.state === "ready")) return performance.now() - t0;
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  throw new Error(`pre-warm of ${id} did not finish`);
+}
+
 async function main(): Promise<void> {
   const atoll = await startAtoll({ poolSize: 0 });
   const ids: string[] = [];
@@ -56,22 +83,23 @@ async function main(): Promise<void> {
       for (const lang of ["python", "javascript"] as const) {
         const id = `bench-interp-${lang.slice(0, 2)}-${i}`;
         ids.push(id);
-        let t0 = performance.now();
-        let put = await atoll.json("PUT", `/v1/sandboxes/${id}`, {});
-        if (put.status >= 300) {
-          // Concurrent control planes on one host can collide on sandbox addresses: retry once, say so.
-          console.error(`(PUT ${id} failed once: ${put.body?.message}; retrying)`);
-          t0 = performance.now();
-          put = await atoll.json("PUT", `/v1/sandboxes/${id}`, {});
-        }
-        if (put.status >= 300) throw new Error(`PUT ${id}: ${JSON.stringify(put.body)}`);
-        first.put.push(performance.now() - t0);
+        first.put.push(await create(atoll, id));
         first[lang].push((await contextRun(atoll, id, lang)).ms);
         if (lang === "python") first.coldPython.push((await contextRun(atoll, id, "python")).ms);
         first[lang === "python" ? "execPy" : "execNode"].push(await execMs(atoll, id, lang === "python" ? "python3 -c 1" : "node -e 1"));
         const h = await atoll.json("GET", `/v1/sandboxes/${id}/api/interpreter/health`);
         for (const [k, v] of Object.entries(h.body.prewarm as Record<string, { readyMs?: number }>)) if (v.readyMs) prewarm[k]?.push(v.readyMs);
       }
+    }
+    // Fresh sandboxes whose pre-warm has finished (e.g. pooled, or created at app start-up).
+    const ready = { wait: [] as number[], python: [] as number[], javascript: [] as number[] };
+    for (let i = 0; i < SANDBOXES; i++) {
+      const id = `bench-interp-rd-${i}`;
+      ids.push(id);
+      await create(atoll, id);
+      ready.wait.push(await prewarmed(atoll, id));
+      ready.python.push((await contextRun(atoll, id, "python")).ms);
+      ready.javascript.push((await contextRun(atoll, id, "javascript")).ms);
     }
     console.log(`# first runCode in a fresh sandbox (${SANDBOXES} sandboxes per language; t0 = PUT returned)`);
     console.log(`sandbox PUT (create)           ${fmt(stats(first.put))}`);
@@ -84,6 +112,13 @@ async function main(): Promise<void> {
     console.log(`ratio first python runCode / exec(python3 -c 1): ${(stats(first.python).p50 / stats(first.execPy).p50).toFixed(2)}`);
     console.log(`ratio cold python context / exec(python3 -c 1): ${(stats(first.coldPython).p50 / stats(first.execPy).p50).toFixed(2)}`);
     console.log(`ratio first javascript runCode / exec(node -e 1): ${(stats(first.javascript).p50 / stats(first.execNode).p50).toFixed(2)}`);
+    console.log(`\n# first runCode in a fresh sandbox once its pre-warm is ready (${SANDBOXES} sandboxes)`);
+    console.log(`wait after PUT until both ready ${fmt(stats(ready.wait))}`);
+    console.log(`python first runCode (spare)   ${fmt(stats(ready.python))}`);
+    console.log(`javascript first runCode       ${fmt(stats(ready.javascript))}`);
+    console.log(`ratio python first runCode with spare / cold python context: ${(stats(ready.python).p50 / stats(first.coldPython).p50).toFixed(3)}`);
+    console.log(`ratio python first runCode with spare / exec(python3 -c 1): ${(stats(ready.python).p50 / stats(first.execPy).p50).toFixed(3)}`);
+    console.log(`ratio javascript first runCode with spare / exec(node -e 1): ${(stats(ready.javascript).p50 / stats(first.execNode).p50).toFixed(3)}`);
 
     // Warm per-run overhead, interleaved so noise hits both sides alike.
     const id = ids[0]!;
@@ -108,12 +143,8 @@ async function main(): Promise<void> {
     // Fresh sandbox, after its pre-warm: what an idle sandbox pays for the interpreter.
     const idle = "bench-interp-idle";
     ids.push(idle);
-    await atoll.json("PUT", `/v1/sandboxes/${idle}`, {});
-    for (let i = 0; i < 100; i++) {
-      const h = await atoll.json("GET", `/v1/sandboxes/${idle}/api/interpreter/health`);
-      if (Object.values(h.body.prewarm ?? {}).every((s: any) => s.state === "ready" || s.state === "failed") && Object.keys(h.body.prewarm ?? {}).length) break;
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await create(atoll, idle);
+    await prewarmed(atoll, idle);
     const mem = await atoll.json("POST", `/v1/sandboxes/${idle}/api/execute`, {
       command:
         "for p in $(pgrep -f 'python_runner|js_runner|agent.mjs'); do grep -E '^(Rss|Pss|Private_Clean|Private_Dirty):' /proc/$p/smaps_rollup | tr -s ' ' | tr '\\n' ' '; tr '\\0' ' ' < /proc/$p/cmdline; echo; done",
