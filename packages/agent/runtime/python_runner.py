@@ -193,6 +193,16 @@ def lazy_ipython_package():
     from IPython.core.getipython import get_ipython
 
     pkg.get_ipython = get_ipython
+    # Tab completion is never used here: keep IPython's completer from importing jedi (~65 ms).
+    # The block is lifted right after, so user code can still import jedi.
+    had_jedi = "jedi" in sys.modules
+    if not had_jedi:
+        sys.modules["jedi"] = None
+    try:
+        import IPython.core.completer  # noqa: F401
+    finally:
+        if not had_jedi:
+            del sys.modules["jedi"]
 
 
 def make_shell():

@@ -48,8 +48,8 @@ export async function writeFile(ctx: Ctx, path: string, content: string | Uint8A
 
 /**
  * Reads a file: text comes back as utf-8, binary files as base64 (see result.encoding).
- * Atoll fetches the bytes through the raw route (one round trip, no JSON escaping of the content:
- * a 100 MiB file reads ~10x faster than through /api/read) and builds the same result shape.
+ * Atoll fetches the bytes through the raw route (one round trip, no JSON copy of the content, no
+ * 128 MiB cap of /api/read) and builds the same result shape from its headers.
  */
 export async function readFile(ctx: Ctx, path: string, options: { encoding?: string } = {}): Promise<ReadFileResult> {
   if (options.encoding !== undefined && !["utf-8", "utf8", "base64"].includes(options.encoding)) {
