@@ -140,10 +140,9 @@ def install_matplotlib_hook():
     so plt.show() and figures left open at the end of a run become display results."""
     if os.environ.get("MPLBACKEND"):
         return
-    import importlib.abc
     import importlib.util
 
-    class Finder(importlib.abc.MetaPathFinder):
+    class Finder:  # a meta path finder (importlib.abc would cost ~50 ms of imports at start-up)
         def find_spec(self, name, path, target=None):
             if name != "matplotlib":
                 return None
