@@ -376,6 +376,19 @@ test("code interpreter: results, stdout, errors, contexts", async () => {
   await assert.rejects(sb.runCode("1", { context: ctx }), (e: unknown) => e instanceof SandboxError && e.code === "CONTEXT_NOT_FOUND" && e.httpStatus === 404);
   const js = await sb.runCode("const a = [1, 2, 3]; a.map((v) => v * 2)", { language: "javascript" });
   assert.match(js.results[0]?.text ?? "", /2,\s*4,\s*6/);
+  // rich results: an HTML table and a matplotlib PNG, with formats() on the onResult object
+  const formats: string[][] = [];
+  const rich = await sb.runCode("import pandas as pd\nimport matplotlib.pyplot as plt\nplt.plot([1, 2, 3])\nplt.show()\npd.DataFrame({'a': [1, 2]})", { onResult: (r) => void formats.push(r.formats()), timeout: 60_000 });
+  assert.equal(rich.error, undefined, JSON.stringify(rich.error));
+  const png = rich.results.find((r) => r.png);
+  assert.ok(png, JSON.stringify(rich.results.map((r) => Object.keys(r))));
+  assert.equal(Buffer.from(png.png!, "base64").subarray(1, 4).toString(), "PNG");
+  assert.ok(rich.results.some((r) => r.html?.includes("<table")));
+  assert.ok(formats.some((f) => f.includes("png")) && formats.some((f) => f.includes("html")), JSON.stringify(formats));
+  // runCodeStream: the raw events
+  const types: string[] = [];
+  for await (const ev of parseSSEStream<{ type: string }>(await sb.runCodeStream("print(1)\n2"))) types.push(ev.type);
+  assert.deepEqual(types, ["stdout", "result", "execution_complete"]);
 });
 
 test("lifecycle: keepAlive/sleepAfter, list, destroy; second sandbox is independent", async () => {
