@@ -293,3 +293,28 @@ test("sessions and env set through the agent survive sleep: replayed on wake", a
   assert.equal(box.spec.env.TOP, "x");
   assert.equal(app.manager.get("st-1").status, "running");
 });
+
+test("a long snapshot does not block calls to its sandbox; names are unique; list and delete", async () => {
+  const { call } = await boot();
+  await call("PUT", "/v1/sandboxes/snap-src", {});
+  driver.snapshotDelayMs = 1500;
+  try {
+    const t0 = Date.now();
+    const pending = call("POST", "/v1/sandboxes/snap-src/snapshots", { name: "s-one" });
+    await new Promise((r) => setTimeout(r, 50)); // let the snapshot start
+    assert.equal((await call("GET", "/v1/sandboxes/snap-src/api/headers")).status, 200);
+    assert.ok(Date.now() - t0 < 1000, "a forwarded call waited for the snapshot");
+    assert.equal((await call("POST", "/v1/sandboxes/snap-src/snapshots", { name: "s-one" })).body.code, "SNAPSHOT_EXISTS");
+    const done = await pending;
+    assert.equal(done.status, 201);
+    assert.deepEqual({ name: done.body.name, sandboxId: done.body.sandboxId, sizeBytes: done.body.sizeBytes }, { name: "s-one", sandboxId: "snap-src", sizeBytes: 42 });
+  } finally {
+    driver.snapshotDelayMs = 0;
+  }
+  assert.deepEqual((await call("GET", "/v1/snapshots")).body.snapshots.map((s: any) => s.name), ["s-one"]);
+  const fork = await call("PUT", "/v1/sandboxes/snap-fork", { fromSnapshot: "s-one" });
+  assert.equal(fork.status, 201);
+  assert.match(driver.boxes.get("snap-fork")!.spec.fromSnapshotDir ?? "", /snapshots\/s-one$/);
+  assert.equal((await call("DELETE", "/v1/snapshots/s-one")).status, 200);
+  assert.deepEqual((await call("GET", "/v1/snapshots")).body.snapshots, []);
+});

@@ -1,6 +1,7 @@
 // An in-process Driver for control-plane unit tests: each "sandbox" is a small loopback HTTP
 // server with test routes (echo, SSE, hang, headers). Real-sandbox behaviour is covered by
 // tests/e2e; this isolates the manager, lifecycle and forwarder and makes them observable.
+import { mkdirSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Driver, DriverSandbox, DriverState, SandboxSpec } from "../src/drivers/types.js";
@@ -22,6 +23,8 @@ export class FakeDriver implements Driver {
   readonly calls: string[] = [];
   /** Delay of start() in ms (widens race windows). */
   startDelayMs = 20;
+  /** Delay of snapshot() in ms (a long copy). */
+  snapshotDelayMs = 0;
 
   async init(): Promise<void> {}
 
@@ -81,7 +84,9 @@ export class FakeDriver implements Driver {
 
   async snapshot(id: string, _destDir: string): Promise<{ sizeBytes: number }> {
     this.calls.push(`snapshot:${id}`);
-    return { sizeBytes: 0 };
+    await new Promise((r) => setTimeout(r, this.snapshotDelayMs));
+    mkdirSync(_destDir, { recursive: true });
+    return { sizeBytes: 42 };
   }
 
   async close(): Promise<void> {}

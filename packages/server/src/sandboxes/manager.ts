@@ -52,6 +52,8 @@ export interface ManagerEvents {
 export class SandboxManager extends EventEmitter<ManagerEvents> implements SandboxRuntime {
   private readonly lock = new KeyedLock();
   private readonly live = new Map<string, Live>();
+  /** Snapshot names being written or read (fork seeding): count of users. */
+  private readonly snapshotsBusy = new Map<string, number>();
   readonly idle: IdleTracker;
   readonly stats: ManagerStats = { wakes: 0, creates: 0, sleeps: 0 };
   /** Sessions and env set through the agent, kept across sleep (the forwarder feeds it). */
@@ -177,6 +179,7 @@ export class SandboxManager extends EventEmitter<ManagerEvents> implements Sandb
       this.stores.sandboxes.insert(row);
       this.live.set(id, { status: "creating", sleepAfterMs: row.sleepAfterMs, keepAlive: row.keepAlive });
       const t0 = performance.now();
+      if (fromSnapshot) this.snapshotsBusy.set(fromSnapshot, (this.snapshotsBusy.get(fromSnapshot) ?? 0) + 1);
       try {
         const ds = await this.driver.start(buildSpec(row, this.templates, snapshotDir));
         if (!ds.endpoint) throw new Error("driver returned no endpoint");
@@ -188,6 +191,12 @@ export class SandboxManager extends EventEmitter<ManagerEvents> implements Sandb
         await this.driver.destroy(id).catch((de) => this.log.error(`Cannot clean up sandbox ${id} after a failed start: ${(de as Error).message}`));
         this.stores.sandboxes.delete(id);
         throw startError(id, e);
+      } finally {
+        if (fromSnapshot) {
+          const n = (this.snapshotsBusy.get(fromSnapshot) ?? 1) - 1;
+          if (n > 0) this.snapshotsBusy.set(fromSnapshot, n);
+          else this.snapshotsBusy.delete(fromSnapshot);
+        }
       }
       this.stats.creates++;
       this.stats.lastCreateMs = performance.now() - t0;
@@ -260,29 +269,37 @@ export class SandboxManager extends EventEmitter<ManagerEvents> implements Sandb
     });
   }
 
+  /**
+   * Copies the sandbox's files into a named snapshot. Runs outside the id's lock so API calls and
+   * previews keep flowing during a long copy; the driver serialises it against stop/destroy.
+   */
   async snapshot(id: string, name?: unknown): Promise<SnapshotInfo> {
     assertSandboxId(id);
     const snapName = name === undefined || name === null ? `${id}-${Date.now().toString(36)}` : validateName(name, "snapshot");
-    return this.lock.run(id, async () => {
-      this.row(id);
-      const dir = this.snapshotDir(snapName);
-      if (this.stores.snapshots.get(snapName) || existsSync(dir)) throw new AtollError(ErrorCode.SNAPSHOT_EXISTS, `Cannot create snapshot ${snapName}: it already exists`, { name: snapName });
-      mkdirSync(path.dirname(dir), { recursive: true });
-      try {
-        const { sizeBytes } = await this.driver.snapshot(id, dir);
-        const info: SnapshotInfo = { name: snapName, sandboxId: id, createdAt: new Date().toISOString(), sizeBytes };
-        this.stores.snapshots.insert(info);
-        return info;
-      } catch (e) {
-        rmSync(dir, { recursive: true, force: true });
-        throw e;
-      }
-    });
+    this.row(id);
+    const dir = this.snapshotDir(snapName);
+    if (this.snapshotsBusy.has(snapName) || this.stores.snapshots.get(snapName) || existsSync(dir)) {
+      throw new AtollError(ErrorCode.SNAPSHOT_EXISTS, `Cannot create snapshot ${snapName}: it already exists`, { name: snapName });
+    }
+    this.snapshotsBusy.set(snapName, 1);
+    mkdirSync(path.dirname(dir), { recursive: true });
+    try {
+      const { sizeBytes } = await this.driver.snapshot(id, dir);
+      const info: SnapshotInfo = { name: snapName, sandboxId: id, createdAt: new Date().toISOString(), sizeBytes };
+      this.stores.snapshots.insert(info);
+      return info;
+    } catch (e) {
+      rmSync(dir, { recursive: true, force: true });
+      throw e;
+    } finally {
+      this.snapshotsBusy.delete(snapName);
+    }
   }
 
   deleteSnapshot(name: string): void {
     validateName(name, "snapshot");
     if (!this.stores.snapshots.get(name)) throw new AtollError(ErrorCode.SNAPSHOT_NOT_FOUND, `Cannot delete snapshot ${name}: it does not exist`, { name });
+    if (this.snapshotsBusy.has(name)) throw new AtollError(ErrorCode.RESOURCE_BUSY, `Cannot delete snapshot ${name}: a sandbox is being created from it`, { name });
     rmSync(this.snapshotDir(name), { recursive: true, force: true });
     this.stores.snapshots.delete(name);
   }
