@@ -141,7 +141,7 @@ export async function startAtoll(opts: AtollOptions = {}): Promise<Atoll> {
       const code = await Promise.race([exited, new Promise<"wait">((r) => setTimeout(() => r("wait"), 50))]);
       if (code !== "wait") throw new Error(`Cannot start atoll: server exited with ${code}\n${output}`);
       try {
-        const r = await fetch(`${url}/v1/health`);
+        const r = await fetch(`${url}/v1/health`, { signal: AbortSignal.timeout(2000) });
         if (r.ok) break;
       } catch {
         /* not listening yet */
@@ -199,8 +199,8 @@ export async function startAtoll(opts: AtollOptions = {}): Promise<Atoll> {
       try {
         // A crashed or killed server is started again so its sandboxes can be destroyed.
         if (!child || child.exitCode !== null || child.signalCode !== null) await launch();
-        const list = await atoll.json<{ sandboxes: { id: string }[] }>("GET", "/v1/sandboxes");
-        for (const s of list.body?.sandboxes ?? []) await atoll.json("DELETE", `/v1/sandboxes/${s.id}`);
+        const list = await atoll.json<{ sandboxes: { id: string }[] }>("GET", "/v1/sandboxes", undefined, { signal: AbortSignal.timeout(10_000) });
+        for (const s of list.body?.sandboxes ?? []) await atoll.json("DELETE", `/v1/sandboxes/${s.id}`, undefined, { signal: AbortSignal.timeout(60_000) });
       } finally {
         if (child) await waitExit(child, "SIGTERM", 15_000);
       }
