@@ -99,8 +99,8 @@ export function freePort(): Promise<number> {
 export async function startAtoll(opts: AtollOptions = {}): Promise<Atoll> {
   const ownDir = !opts.dataDir;
   const dataDir = opts.dataDir ?? mkdtempSync(path.join(os.tmpdir(), "atoll-e2e-"));
-  const port = await freePort();
-  const url = `http://127.0.0.1:${port}`;
+  let port = await freePort();
+  let url = `http://127.0.0.1:${port}`;
   const verbose = opts.verbose ?? process.env.ATOLL_E2E_VERBOSE === "1";
   let apiKey = opts.apiKey === null ? "" : (opts.apiKey ?? `test-${Math.random().toString(36).slice(2)}${Date.now().toString(36)}`);
   let child: ChildProcess | undefined;
@@ -111,7 +111,6 @@ export async function startAtoll(opts: AtollOptions = {}): Promise<Atoll> {
     ...(process.env as Record<string, string>),
     ATOLL_DATA_DIR: dataDir,
     ATOLL_HOST: "127.0.0.1",
-    ATOLL_PORT: String(port),
     ATOLL_BASE_IMAGE: BASE_IMAGE,
     ATOLL_POOL_SIZE: String(opts.poolSize ?? 0),
     ATOLL_LOG_LEVEL: process.env.ATOLL_LOG_LEVEL ?? "info",
@@ -122,7 +121,7 @@ export async function startAtoll(opts: AtollOptions = {}): Promise<Atoll> {
 
   async function launch(): Promise<void> {
     output = "";
-    const c = spawn(process.execPath, ["--import", "tsx", BIN], { cwd: REPO_ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+    const c = spawn(process.execPath, ["--import", "tsx", BIN], { cwd: REPO_ROOT, env: { ...env, ATOLL_PORT: String(port) }, stdio: ["ignore", "pipe", "pipe"] });
     child = c;
     const onData = (d: Buffer) => {
       output += d.toString();
@@ -163,8 +162,12 @@ export async function startAtoll(opts: AtollOptions = {}): Promise<Atoll> {
   }
 
   const atoll: Atoll = {
-    url,
-    port,
+    get url() {
+      return url;
+    },
+    get port() {
+      return port;
+    },
     get apiKey() {
       return apiKey;
     },
@@ -207,7 +210,17 @@ export async function startAtoll(opts: AtollOptions = {}): Promise<Atoll> {
       if (ownDir) removeDataDir(dataDir);
     },
   };
-  await launch();
+  // The free port may be taken between probing and binding (parallel test runs): try another.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await launch();
+      break;
+    } catch (e) {
+      if (attempt >= 3 || !/EADDRINUSE/.test(output)) throw e;
+      port = await freePort();
+      url = `http://127.0.0.1:${port}`;
+    }
+  }
   return atoll;
 }
 
