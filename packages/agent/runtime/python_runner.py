@@ -264,7 +264,104 @@ def make_shell():
     cfg.InlineBackend.figure_formats = {"png", "svg"}
     shell = Shell.instance(config=cfg)
     shell.display_page = True
+    add_chart_formatter(shell)
     return shell
+
+
+CHART_MIME = "application/vnd.atoll.chart+json"
+MAX_CHART_POINTS = 1000
+
+
+def add_chart_formatter(shell):
+    """Adds a MIME type carrying a matplotlib figure's data (Cloudflare's Result.chart); matplotlib
+    is not imported until user code does."""
+    from IPython.core.formatters import BaseFormatter
+    from traitlets import ObjectName, Unicode
+
+    class ChartFormatter(BaseFormatter):
+        format_type = Unicode(CHART_MIME)
+        _return_type = (dict,)
+        print_method = ObjectName("_repr_atoll_chart_")
+
+        def __call__(self, obj):
+            # Matched by class name here: the inline backend drops every formatter's Figure entry.
+            cls = type(obj)
+            if cls.__name__ == "Figure" and cls.__module__ == "matplotlib.figure":
+                return figure_chart(obj)
+            return super().__call__(obj)
+
+    fmt = shell.display_formatter
+    chart = ChartFormatter(parent=fmt)
+    fmt.formatters[CHART_MIME] = chart
+    fmt.active_types = list(fmt.active_types) + [CHART_MIME]
+
+
+def _num(v):
+    try:
+        f = float(v)
+        return f if f == f and f not in (float("inf"), float("-inf")) else None
+    except (TypeError, ValueError):
+        return str(v)
+
+
+def _label(v):
+    """matplotlib's own placeholder labels start with "_" (e.g. "_child0"): no label."""
+    v = str(v) if v is not None else ""
+    return "" if v.startswith("_") else v
+
+
+def _tick_text(text, x):
+    """A categorical tick's text ("north"), else the numeric position."""
+    if text:
+        try:
+            float(text.replace("\u2212", "-"))
+        except ValueError:
+            return text
+    return _num(x)
+
+
+def figure_chart(fig):
+    """{type, title, library, data: {x_label, y_label, elements}} for a single-axes figure."""
+    try:
+        axes = fig.get_axes()
+        if len(axes) != 1:
+            return {"type": "unknown", "library": "matplotlib", "data": {"axes": len(axes)}}
+        ax = axes[0]
+        from matplotlib.collections import PathCollection
+        from matplotlib.container import BarContainer
+        from matplotlib.patches import Wedge
+
+        data = {"x_label": ax.get_xlabel(), "y_label": ax.get_ylabel(), "elements": []}
+        out = {"type": "unknown", "title": ax.get_title(), "library": "matplotlib", "data": data}
+        bars = [c for c in ax.containers if isinstance(c, BarContainer)]
+        wedges = [p for p in ax.patches if isinstance(p, Wedge)]
+        scatters = [c for c in ax.collections if isinstance(c, PathCollection)]
+        lines = [l for l in ax.get_lines() if len(l.get_xdata())]
+        if bars:
+            out["type"] = "bar"
+            ticks = {round(float(t), 6): lbl.get_text() for t, lbl in zip(ax.get_xticks(), ax.get_xticklabels())}
+            for c in bars:
+                for r in list(c.patches)[:MAX_CHART_POINTS]:
+                    x = r.get_x() + r.get_width() / 2
+                    data["elements"].append({"label": _tick_text(ticks.get(round(x, 6)), x), "group": _label(c.get_label()), "value": _num(r.get_height())})
+        elif wedges:
+            out["type"] = "pie"
+            labels = [t.get_text() for t in ax.texts]
+            for i, w in enumerate(wedges[:MAX_CHART_POINTS]):
+                data["elements"].append({"label": _label(w.get_label()) or (labels[i] if i < len(labels) else str(i)), "angle": _num(w.theta2 - w.theta1)})
+        elif scatters:
+            out["type"] = "scatter"
+            for c in scatters:
+                pts = [[_num(x), _num(y)] for x, y in c.get_offsets()[:MAX_CHART_POINTS]]
+                data["elements"].append({"label": _label(c.get_label()), "points": pts})
+        elif lines:
+            out["type"] = "line"
+            for l in lines:
+                pts = [[_num(x), _num(y)] for x, y in list(zip(l.get_xdata(), l.get_ydata()))[:MAX_CHART_POINTS]]
+                data["elements"].append({"label": _label(l.get_label()), "points": pts})
+        return out
+    except Exception as e:  # a chart is a bonus: never break the figure's display
+        return {"type": "unknown", "library": "matplotlib", "data": {"error": "%s: %s" % (type(e).__name__, e)}}
 
 
 def run(shell, cmd):

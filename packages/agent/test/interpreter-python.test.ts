@@ -58,6 +58,27 @@ describe("interpreter: python", { skip: HAVE_ROOTFS ? false : "base image rootfs
     assert.ok(s.width > 50 && s.width <= 120 && s.height > 50 && s.height <= 120, JSON.stringify(s));
   });
 
+  test("a matplotlib figure also carries its data as `chart` (line, bar with categories, pie)", async () => {
+    const line = await runCode(agent.base, {
+      context_id: ctx,
+      code: "import matplotlib.pyplot as plt\nplt.plot([1, 2, 3], [4, 5, 6], label='growth')\nplt.title('Trend')\nplt.xlabel('day')\nplt.show()",
+    });
+    assert.deepEqual(line.results[0]?.chart, {
+      type: "line",
+      title: "Trend",
+      library: "matplotlib",
+      data: { x_label: "day", y_label: "", elements: [{ label: "growth", points: [[1, 4], [2, 5], [3, 6]] }] },
+    });
+    const bar = await runCode(agent.base, { context_id: ctx, code: "plt.bar(['north', 'south'], [3, 4])\nplt.show()" });
+    assert.equal(bar.results[0]?.chart?.type, "bar");
+    assert.deepEqual(bar.results[0]?.chart?.data.elements, [
+      { label: "north", group: "", value: 3 },
+      { label: "south", group: "", value: 4 },
+    ]);
+    const pie = await runCode(agent.base, { context_id: ctx, code: "plt.pie([1, 3], labels=['a', 'b'])\nplt.show()" });
+    assert.deepEqual(pie.results[0]?.chart?.data.elements, [{ label: "a", angle: 90 }, { label: "b", angle: 270 }]);
+  });
+
   test("display() results arrive in order; _repr_*_ methods give markdown, json and latex", async () => {
     const r = await runCode(agent.base, {
       context_id: ctx,

@@ -92,9 +92,20 @@ export const MIME_FIELDS: Readonly<Record<string, ResultField>> = {
   "text/markdown": "markdown",
   "application/javascript": "javascript",
   "application/json": "json",
+  /** Atoll: data of a matplotlib figure (Cloudflare's Result.chart). */
+  "application/vnd.atoll.chart+json": "chart",
 };
 
-export type ResultField = "text" | "html" | "png" | "jpeg" | "svg" | "latex" | "markdown" | "javascript" | "json";
+export type ResultField = "text" | "html" | "png" | "jpeg" | "svg" | "latex" | "markdown" | "javascript" | "json" | "chart";
+
+/** Cloudflare's ChartData, as Atoll fills it from a single-axes matplotlib figure. */
+export interface ChartResult {
+  type: "line" | "bar" | "scatter" | "pie" | "histogram" | "heatmap" | "unknown";
+  title?: string;
+  library?: "matplotlib" | "plotly" | "altair" | "seaborn" | "unknown";
+  /** line/scatter: elements [{label, points: [[x, y]...]}]; bar: [{label, group, value}]; pie: [{label, angle}]. */
+  data: { x_label?: string; y_label?: string; elements?: unknown[]; [k: string]: unknown };
+}
 
 /** SSE events of /api/execute/code. `timestamp` is epoch milliseconds (Cloudflare's OutputMessage). */
 export type ExecuteCodeEvent =
@@ -133,6 +144,8 @@ export interface ResultEvent {
   markdown?: string;
   javascript?: string;
   json?: unknown;
+  /** Atoll: a matplotlib figure's data (type, title, axis labels, points). */
+  chart?: ChartResult;
   /** MIME types without a flat field (e.g. application/vnd.plotly.v1+json), keyed by MIME type. */
   data?: Record<string, unknown>;
   metadata?: Record<string, unknown>;

@@ -9,7 +9,7 @@ export function resultEvent(data: Record<string, unknown>, metadata: Record<stri
   const extra: Record<string, unknown> = {};
   for (const [mime, value] of Object.entries(data)) {
     const field = MIME_FIELDS[mime];
-    if (field) (ev as unknown as Record<string, unknown>)[field] = field === "json" ? value : typeof value === "string" ? value : JSON.stringify(value);
+    if (field) (ev as unknown as Record<string, unknown>)[field] = field === "json" || field === "chart" || typeof value === "string" ? value : JSON.stringify(value);
     else extra[mime] = value;
   }
   if (Object.keys(extra).length) ev.data = extra;
