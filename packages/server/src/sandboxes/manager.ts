@@ -73,15 +73,22 @@ export class SandboxManager extends EventEmitter<ManagerEvents> implements Sandb
 
   /** Adopts every known sandbox (driver.inspect) and starts the idle sweeper. */
   async init(): Promise<void> {
-    for (const row of this.stores.sandboxes.all()) {
-      try {
-        await this.adopt(row);
-      } catch (e) {
-        this.log.error(`Cannot adopt sandbox ${row.id}: ${(e as Error).message}`);
-        this.live.set(row.id, { status: "error", sleepAfterMs: row.sleepAfterMs, keepAlive: row.keepAlive });
-        this.setStatus(row.id, "error");
+    // A few at a time: each inspect asks the runtime (a process spawn) and hosts have hundreds.
+    const rows = this.stores.sandboxes.all();
+    let next = 0;
+    const worker = async () => {
+      while (next < rows.length) {
+        const row = rows[next++]!;
+        try {
+          await this.adopt(row);
+        } catch (e) {
+          this.log.error(`Cannot adopt sandbox ${row.id}: ${(e as Error).message}`);
+          this.live.set(row.id, { status: "error", sleepAfterMs: row.sleepAfterMs, keepAlive: row.keepAlive });
+          this.setStatus(row.id, "error");
+        }
       }
-    }
+    };
+    await Promise.all(Array.from({ length: Math.min(8, rows.length) }, worker));
     // Driver state without a row (e.g. made by another tool): reported, never touched.
     const orphans = (await this.driver.list().catch(() => [] as string[])).filter((id) => !id.startsWith("_") && !this.live.has(id) && !this.stores.sandboxes.get(id));
     if (orphans.length) this.log.warn(`driver has sandboxes the control plane does not know (left alone): ${orphans.slice(0, 20).join(", ")}`);
