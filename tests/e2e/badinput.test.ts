@@ -24,7 +24,7 @@ function raw(data: string): Promise<string> {
   });
 }
 
-test("REST bad input: coded 4xx, nothing created", async () => {
+test("REST bad input: coded 4xx, nothing created", { timeout: 120_000 }, async () => {
   const cases: [string, string, unknown, number, string][] = [
     ["PUT", "/v1/sandboxes/bi-x", "{\"envVars\": ", 400, "INVALID_JSON"],
     ["PUT", "/v1/sandboxes/BAD", {}, 400, "INVALID_SANDBOX_ID"],
@@ -49,14 +49,14 @@ test("REST bad input: coded 4xx, nothing created", async () => {
   assert.deepEqual((await atoll.json("GET", "/v1/sandboxes")).body.sandboxes, []);
 });
 
-test("malformed HTTP gets a 4xx and the server stays up", async () => {
+test("malformed HTTP gets a 4xx and the server stays up", { timeout: 120_000 }, async () => {
   assert.match(await raw("GET /v1/health\0 HTTP/1.1\r\nHost: x\r\n\r\n"), /^HTTP\/1\.1 400/);
   assert.match(await raw("NOT HTTP AT ALL\r\n\r\n"), /^HTTP\/1\.1 400/);
   assert.match(await raw(`GET /v1/health HTTP/1.1\r\nHost: x\r\nX: ${"a".repeat(100_000)}\r\n\r\n`), /^HTTP\/1\.1 431/);
   assert.equal((await fetch(atoll.url + "/v1/health")).status, 200);
 });
 
-test("bad input forwarded to a real agent is a coded 4xx from the agent", async () => {
+test("bad input forwarded to a real agent is a coded 4xx from the agent", { timeout: 120_000 }, async () => {
   assert.equal((await atoll.json("PUT", "/v1/sandboxes/bi-real", { limits: { memoryMiB: 256 } })).status, 201);
   const badJson = await atoll.json("POST", "/v1/sandboxes/bi-real/api/execute", undefined, { body: "{nope", headers: { "content-type": "application/json" } });
   assert.equal(badJson.status, 400);

@@ -14,7 +14,7 @@ after(async () => {
   await atoll?.stop();
 });
 
-test("10 concurrent PUTs for a new id make one sandbox; envVars reach commands", async () => {
+test("10 concurrent PUTs for a new id make one sandbox; envVars reach commands", { timeout: 120_000 }, async () => {
   const rs = await Promise.all(Array.from({ length: 10 }, () => atoll.json("PUT", "/v1/sandboxes/cp-race", { envVars: { GREETING: "hello-atoll" } })));
   assert.deepEqual(rs.map((r) => r.status).sort(), [200, 200, 200, 200, 200, 200, 200, 200, 200, 201], JSON.stringify(rs.map((r) => r.body)).slice(0, 500));
   assert.equal(rs.filter((r) => r.body.created).length, 1);
@@ -26,7 +26,7 @@ test("10 concurrent PUTs for a new id make one sandbox; envVars reach commands",
   assert.equal(r.exitCode, 0);
 });
 
-test("streamed exec arrives event by event through the control plane", async () => {
+test("streamed exec arrives event by event through the control plane", { timeout: 120_000 }, async () => {
   await atoll.json("PUT", "/v1/sandboxes/cp-race", {});
   const t0 = Date.now();
   const res = await atoll.api("/v1/sandboxes/cp-race/api/execute/stream", { method: "POST", json: { command: "for i in 1 2 3; do echo line$i; sleep 0.4; done" } });
@@ -51,7 +51,7 @@ test("streamed exec arrives event by event through the control plane", async () 
   assert.ok(out[2]!.at - out[0]!.at >= 600, `events were not streamed: ${JSON.stringify(arrivals)}`);
 });
 
-test("100 MiB raw upload and download stream through intact", async () => {
+test("100 MiB raw upload and download stream through intact", { timeout: 120_000 }, async () => {
   const size = 100 * 1024 * 1024;
   const block = Buffer.alloc(1024 * 1024);
   for (let i = 0; i < block.length; i++) block[i] = (i * 31 + 7) & 0xff;
@@ -82,7 +82,7 @@ test("100 MiB raw upload and download stream through intact", async () => {
   await exec(atoll, "cp-race", "rm -f /workspace/big.bin");
 });
 
-test("get and destroy; destroy leaves nothing on the host", async () => {
+test("get and destroy; destroy leaves nothing on the host", { timeout: 120_000 }, async () => {
   const put = await atoll.json("PUT", "/v1/sandboxes/cp-gone", { limits: { memoryMiB: 256 } });
   assert.equal(put.status, 201, JSON.stringify(put.body));
   const res = await hostResources(atoll.dataDir, "cp-gone");
@@ -97,7 +97,7 @@ test("get and destroy; destroy leaves nothing on the host", async () => {
   assert.equal((await exec(atoll, "cp-gone", "true")).status, 404);
 });
 
-test("auth: no key, wrong key and the key in the wrong scheme are 401; health is public", async () => {
+test("auth: no key, wrong key and the key in the wrong scheme are 401; health is public", { timeout: 120_000 }, async () => {
   const h = await fetch(atoll.url + "/v1/health");
   assert.equal(h.status, 200);
   for (const headers of [{}, { authorization: "Bearer wrong" }, { authorization: atoll.apiKey }, { authorization: `Basic ${atoll.apiKey}` }]) {

@@ -251,7 +251,8 @@ export async function waitFor<T>(what: string, check: () => Promise<T> | T, time
 
 /** Runs a command in a sandbox through the control plane (POST /api/execute); returns the agent's JSON. */
 export async function exec(atoll: Atoll, id: string, command: string, extra: Record<string, unknown> = {}): Promise<{ status: number; stdout: string; stderr: string; exitCode: number; body: any }> {
-  const r = await atoll.json("POST", `/v1/sandboxes/${id}/api/execute`, { command, ...extra });
+  // Bounded: a stuck call fails the test (and its cleanup runs) instead of hanging the run.
+  const r = await atoll.json("POST", `/v1/sandboxes/${id}/api/execute`, { command, ...extra }, { signal: AbortSignal.timeout(60_000) });
   return { status: r.status, stdout: r.body?.stdout, stderr: r.body?.stderr, exitCode: r.body?.exitCode, body: r.body };
 }
 

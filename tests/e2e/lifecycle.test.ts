@@ -17,7 +17,7 @@ after(async () => {
 
 const status = async (id: string) => (await atoll.json("GET", `/v1/sandboxes/${id}`)).body.status as string;
 
-test("idle sandbox sleeps after sleepAfter (files kept, memory freed) and wakes on the next call; keepAlive never sleeps", async () => {
+test("idle sandbox sleeps after sleepAfter (files kept, memory freed) and wakes on the next call; keepAlive never sleeps", { timeout: 120_000 }, async () => {
   assert.equal((await atoll.json("PUT", "/v1/sandboxes/lc-keep", { ...small, sleepAfter: "2s", keepAlive: true })).status, 201);
   assert.equal((await atoll.json("PUT", "/v1/sandboxes/lc-sleep", { ...small, sleepAfter: "2s" })).status, 201);
   assert.equal((await exec(atoll, "lc-sleep", "echo kept > /workspace/keep.txt")).exitCode, 0);
@@ -48,7 +48,7 @@ test("idle sandbox sleeps after sleepAfter (files kept, memory freed) and wakes 
   console.log(`# wake + exec after sleep: ${wakeMs.toFixed(1)} ms`);
 });
 
-test("an open stream keeps the sandbox awake past sleepAfter", async () => {
+test("an open stream keeps the sandbox awake past sleepAfter", { timeout: 120_000 }, async () => {
   await atoll.json("PUT", "/v1/sandboxes/lc-sleep", { sleepAfter: "2s" });
   const res = await atoll.api("/v1/sandboxes/lc-sleep/api/execute/stream", { method: "POST", json: { command: "sleep 3.5; echo still-here" } });
   const text = await res.text();
@@ -58,7 +58,7 @@ test("an open stream keeps the sandbox awake past sleepAfter", async () => {
   assert.equal(await status("lc-sleep"), "running");
 });
 
-test("pause freezes processes (calls get 409 SANDBOX_PAUSED); resume continues them", async () => {
+test("pause freezes processes (calls get 409 SANDBOX_PAUSED); resume continues them", { timeout: 120_000 }, async () => {
   const start = await atoll.json("POST", "/v1/sandboxes/lc-keep/api/process/start", {
     command: "i=0; while true; do i=$((i+1)); echo $i > /workspace/counter; sleep 0.1; done",
   });
@@ -84,7 +84,7 @@ test("pause freezes processes (calls get 409 SANDBOX_PAUSED); resume continues t
   await atoll.json("POST", "/v1/sandboxes/lc-keep/api/process/kill-all", {});
 });
 
-test("snapshot → fork: the fork starts with the files, then both evolve independently", async () => {
+test("snapshot → fork: the fork starts with the files, then both evolve independently", { timeout: 120_000 }, async () => {
   assert.equal((await exec(atoll, "lc-sleep", "echo from-a > /workspace/f.txt")).exitCode, 0);
   const snap = await atoll.json("POST", "/v1/sandboxes/lc-sleep/snapshots", { name: "lc-snap" });
   assert.equal(snap.status, 201, JSON.stringify(snap.body));
@@ -112,7 +112,7 @@ test("snapshot → fork: the fork starts with the files, then both evolve indepe
   assert.equal((await atoll.json("DELETE", "/v1/sandboxes/lc-fork")).status, 200);
 });
 
-test("control plane restart and kill -9 during traffic: sandboxes adopted with processes and files intact", async () => {
+test("control plane restart and kill -9 during traffic: sandboxes adopted with processes and files intact", { timeout: 120_000 }, async () => {
   await atoll.json("PATCH", "/v1/sandboxes/lc-keep", { keepAlive: true });
   await exec(atoll, "lc-keep", "echo survivor > /workspace/adopt.txt");
   const bg = await atoll.json("POST", "/v1/sandboxes/lc-keep/api/process/start", { command: "sleep 1000" });
