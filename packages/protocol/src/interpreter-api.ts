@@ -162,5 +162,6 @@ export interface InterpreterHealthResult {
   timestamp: string;
   /** Atoll extras: context count and the pre-warmed executors' state and start-up times. */
   contexts: number;
-  prewarm: Record<string, { state: "off" | "queued" | "starting" | "ready" | "used" | "failed"; readyMs?: number; error?: string }>;
+  /** readyMs: spawn → ready as the agent saw it; runnerStartupMs: the runner's own share of it. */
+  prewarm: Record<string, { state: "off" | "queued" | "starting" | "ready" | "used" | "failed"; readyMs?: number; runnerStartupMs?: number; error?: string }>;
 }

@@ -45,6 +45,8 @@ export class Executor {
   readonly spawnedAt = performance.now();
   /** ms from spawn to the runner's "ready" event. */
   readyMs?: number;
+  /** The runner's own start-up as it measured it (Python: from its first line; Node: process uptime). */
+  runnerStartupMs?: number;
   exited = false;
   private cmd: Writable;
   private evs: Readable;
@@ -123,6 +125,7 @@ export class Executor {
         }
         if (e.ev === "ready") {
           this.readyMs = performance.now() - this.spawnedAt;
+          this.runnerStartupMs = e.startup_ms;
           onReady();
         } else if (e.ev === "configured") this.configWaiters.shift()?.(e);
         else out.push(e);

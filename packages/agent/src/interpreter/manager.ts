@@ -59,7 +59,7 @@ export class InterpreterManager {
     ex.ready.then(
       () => {
         const st = this.prewarmState[name]!;
-        this.prewarmState[name] = { state: st.state === "starting" ? "ready" : st.state, readyMs: round(ex.readyMs) };
+        this.prewarmState[name] = { state: st.state === "starting" ? "ready" : st.state, readyMs: round(ex.readyMs), runnerStartupMs: ex.runnerStartupMs };
         next();
       },
       (e: Error) => {
