@@ -56,6 +56,20 @@ describe("interpreter: javascript and typescript", () => {
     assert.equal((await runCode(agent.base, { context_id: js, code: "keep" })).results[0]?.json, "kept");
   });
 
+  test("a client disconnect abandons an awaiting cell and the context stays usable", { timeout: 20_000 }, async () => {
+    await runCode(agent.base, { context_id: js, code: "var survivor = 'still here'" });
+    const ac = new AbortController();
+    await assert.rejects(
+      runCode(
+        agent.base,
+        { context_id: js, code: "console.log('waiting'); await new Promise(() => {})" },
+        { signal: ac.signal, onEvent: (e) => e.type === "stdout" && ac.abort() },
+      ),
+    );
+    const next = await runCode(agent.base, { context_id: js, code: "survivor" });
+    assert.equal(next.results[0]?.json, "still here");
+  });
+
   test("typescript: types are stripped, state persists, imports work", async () => {
     const ts = await createContext(agent.base, { language: "ts", cwd: "/tmp" });
     const a = await runCode(agent.base, { context_id: ts, code: "interface Box { v: number }\nconst b: Box = { v: 20 };\nimport * as os from 'node:os';" });
