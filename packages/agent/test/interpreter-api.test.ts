@@ -50,8 +50,8 @@ describe("interpreter: routes", () => {
 
   test("context env_vars and cwd reach the code; health answers", async () => {
     const id = await createContext(agent.base, { language: "js", cwd: "/tmp", env_vars: { ATOLL_CTX: "yes" } });
-    const r = await runCode(agent.base, { context_id: id, code: "[process.env.ATOLL_CTX, process.cwd()]" });
-    assert.deepEqual(r.results[0]?.json, ["yes", "/tmp"]);
+    const r = await runCode(agent.base, { context_id: id, code: "[process.env.ATOLL_CTX, process.cwd()]", timeout_ms: 1e12 });
+    assert.deepEqual(r.results[0]?.json, ["yes", "/tmp"], "a timeout beyond setTimeout's range does not fire at once");
     const h = await call(agent.base, "GET", "/api/interpreter/health");
     assert.equal(h.status, 200);
     assert.equal(h.body.status, "healthy");

@@ -117,7 +117,8 @@ export class CodeContext {
       ex = await this.liveExecutor();
       if (opts.signal.aborted) return;
       // The timeout covers the run itself, not a (re)start of the executor.
-      if (timeoutMs && timeoutMs > 0) timers.push(setTimeout(() => stop("timeout"), timeoutMs));
+      // setTimeout fires at once beyond 2^31-1 ms: longer timeouts are as good as none.
+      if (timeoutMs && timeoutMs > 0 && timeoutMs <= 2_147_483_647) timers.push(setTimeout(() => stop("timeout"), timeoutMs));
       await ex.exec(code, this.language, opts.env, (re: RunnerEvent) => {
         if (re.ev === "error") {
           sawError = true;
