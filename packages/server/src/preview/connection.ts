@@ -23,8 +23,6 @@ export interface ConnectionDeps {
   proto: "http" | "https";
   /** Gives the socket (with any unread bytes unshifted) to the control plane's HTTP server. */
   handoff(socket: Socket): void;
-  /** Idle keep-alive timeout for client connections (not for tunnels or open responses). */
-  idleTimeoutMs: number;
   /** Live preview connections (for shutdown); a connection removes itself when done or handed off. */
   live: Set<FrontDoorConnection>;
 }
@@ -68,8 +66,6 @@ export class FrontDoorConnection {
     client.on("error", this.onClientClose);
     client.on("close", this.onClientClose);
     client.on("drain", this.onClientDrain);
-    client.setTimeout(deps.idleTimeoutMs);
-    client.on("timeout", this.onClientTimeout);
     deps.live.add(this);
   }
 
@@ -102,9 +98,19 @@ export class FrontDoorConnection {
     this.up?.resume();
   };
 
-  private onClientTimeout = (): void => {
-    if (this.mode !== Mode.Tunnel && this.tracker.idle) this.close();
-  };
+  /** Bytes seen from the client at the last idle sweep (see sweepIdle). */
+  private sweepMark = -1;
+
+  /**
+   * Called by the front door's periodic sweep instead of a per-socket timer (socket timers are
+   * re-armed on every read and write, which costs on the hot path). A connection with no request
+   * in flight, not a tunnel, and no client bytes since the previous sweep is closed.
+   */
+  sweepIdle(): void {
+    const seen = this.client.bytesRead;
+    if (this.mode !== Mode.Tunnel && this.tracker.idle && seen === this.sweepMark) this.close();
+    this.sweepMark = seen;
+  }
 
   private updateFlow(): void {
     if (this.finished) return;
@@ -239,7 +245,6 @@ export class FrontDoorConnection {
     this.wakeup = true;
     if (accepted) {
       this.mode = Mode.Tunnel;
-      this.client.setTimeout(0); // upgraded sockets have no idle timeout
     }
   };
 
@@ -381,8 +386,6 @@ export class FrontDoorConnection {
     c.removeListener("error", this.onClientClose);
     c.removeListener("close", this.onClientClose);
     c.removeListener("drain", this.onClientDrain);
-    c.setTimeout(0);
-    c.removeListener("timeout", this.onClientTimeout);
     if (this.buf.length > 0) c.unshift(this.buf);
     this.buf = EMPTY;
     this.deps.handoff(c);

@@ -23,9 +23,11 @@ const HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-e
 
 function headOf(req: IncomingMessage): RequestHead {
   const names: string[] = [];
+  const lower: string[] = [];
   const values: string[] = [];
   for (let i = 0; i < req.rawHeaders.length; i += 2) {
     names.push(req.rawHeaders[i]!);
+    lower.push(req.rawHeaders[i]!.toLowerCase());
     values.push(req.rawHeaders[i + 1]!);
   }
   return {
@@ -33,6 +35,7 @@ function headOf(req: IncomingMessage): RequestHead {
     target: req.url ?? "/",
     minor: req.httpVersionMinor === 0 ? 0 : 1,
     names,
+    lower,
     values,
     host: req.headers.host,
     contentLength: -1,
@@ -66,9 +69,9 @@ export function proxyHttpHandler(deps: FallbackDeps) {
       headers[k] = prev === undefined ? v : Array.isArray(prev) ? [...prev, v] : [prev, v];
     };
     for (let i = 0; i < h.names.length; i++) {
-      const lower = h.names[i]!.toLowerCase();
-      if (HOP.has(lower) || !keepHeader(lower, h.values[i]!, deps.apiKey)) continue;
-      add(lower, h.values[i]!);
+      const name = h.lower[i]!;
+      if (HOP.has(name) || !keepHeader(name, h.values[i]!, deps.apiKey)) continue;
+      add(name, h.values[i]!);
     }
     const ip = ipOf(req.socket);
     headers.host = `localhost:${r.port}`;

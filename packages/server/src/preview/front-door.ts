@@ -18,7 +18,7 @@ export interface FrontDoorOptions {
   domains: readonly string[];
   /** Value of X-Forwarded-Proto sent to sandboxes (default "http"; "https" behind a TLS terminator). */
   proto?: "http" | "https";
-  /** Keep-alive idle timeout for client connections in ms (default 120 s; tunnels never time out). */
+  /** Idle sweep period in ms: idle keep-alive connections close after 1-2 periods (default 60 s; tunnels never). */
   idleTimeoutMs?: number;
   /** On close(): busy preview connections (open responses, WebSockets) get this long (default 5 s). */
   shutdownGraceMs?: number;
@@ -38,7 +38,6 @@ export function createFrontDoor(o: FrontDoorOptions): Server {
     runtime: o.runtime,
     apiKey: o.apiKey,
     proto: o.proto ?? "http",
-    idleTimeoutMs: o.idleTimeoutMs ?? 120_000,
     handoff: (socket: Socket) => {
       o.httpServer.emit("connection", socket);
     },
@@ -47,6 +46,13 @@ export function createFrontDoor(o: FrontDoorOptions): Server {
   const server = createServer({ allowHalfOpen: true, noDelay: true }, (socket) => {
     new FrontDoorConnection(socket, deps);
   });
+  // Idle keep-alive connections are closed after one to two sweep periods without traffic
+  // (tunnels and open responses are never timed out).
+  const sweep = setInterval(() => {
+    for (const c of deps.live) c.sweepIdle();
+  }, o.idleTimeoutMs ?? 60_000);
+  sweep.unref();
+  server.once("close", () => clearInterval(sweep));
   // close(): stop accepting (net.Server), close idle preview connections now, cut busy ones later.
   const close = server.close.bind(server);
   server.close = ((cb?: (err?: Error) => void) => {

@@ -12,8 +12,9 @@ export interface RequestHead {
   target: string;
   /** Minor version: 0 for HTTP/1.0, 1 for HTTP/1.1. */
   minor: 0 | 1;
-  /** Header fields in order, names as sent. */
+  /** Header fields in order, names as sent (and lower-cased in `lower`). */
   names: string[];
+  lower: string[];
   values: string[];
   host: string | undefined;
   /** -1 when there is no content-length. */
@@ -64,6 +65,7 @@ export function parseRequestHead(buf: Buffer): RequestHead | null {
     target: m[2]!,
     minor: m[3] === "1" ? 1 : 0,
     names: [],
+    lower: [],
     values: [],
     host: undefined,
     contentLength: -1,
@@ -81,11 +83,17 @@ export function parseRequestHead(buf: Buffer): RequestHead | null {
     if (colon <= 0) throw new HeadError(400, "Cannot parse request: malformed header line");
     const name = line.slice(0, colon);
     if (!TOKEN_RE.test(name)) throw new HeadError(400, "Cannot parse request: invalid header name");
-    const value = line.slice(colon + 1).replace(/^[ \t]+|[ \t]+$/g, "");
+    let a = colon + 1;
+    let b = line.length;
+    while (a < b && (line.charCodeAt(a) === 32 || line.charCodeAt(a) === 9)) a++;
+    while (b > a && (line.charCodeAt(b - 1) === 32 || line.charCodeAt(b - 1) === 9)) b--;
+    const value = line.slice(a, b);
     if (BAD_VALUE_RE.test(value)) throw new HeadError(400, "Cannot parse request: invalid character in header value");
+    const lower = name.toLowerCase();
     head.names.push(name);
+    head.lower.push(lower);
     head.values.push(value);
-    switch (name.toLowerCase()) {
+    switch (lower) {
       case "host":
         hosts++;
         head.host = value;
@@ -130,7 +138,7 @@ export function parseRequestHead(buf: Buffer): RequestHead | null {
 export function wantsKeepAlive(h: RequestHead): boolean {
   let close = h.minor === 0;
   for (let i = 0; i < h.names.length; i++) {
-    if (h.names[i]!.toLowerCase() !== "connection") continue;
+    if (h.lower[i] !== "connection") continue;
     for (const t of h.values[i]!.toLowerCase().split(",")) {
       const tok = t.trim();
       if (tok === "close") return false;

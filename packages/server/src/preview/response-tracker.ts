@@ -122,28 +122,27 @@ export class ResponseTracker {
     let cl = -1;
     let chunked = false;
     let close = minor === 0;
-    const lines = text.split("\r\n");
-    for (let k = 1; k < lines.length; k++) {
-      const line = lines[k]!;
-      const colon = line.indexOf(":");
-      if (colon <= 0) throw new ResponseError("malformed header line");
-      const name = line.slice(0, colon).toLowerCase();
-      if (name === "content-length") {
-        const v = line.slice(colon + 1).trim();
-        for (const part of v.split(",")) {
-          if (!/^\s*\d{1,15}\s*$/.test(part)) throw new ResponseError("invalid content-length");
-          const x = Number(part);
-          if (cl >= 0 && cl !== x) throw new ResponseError("conflicting content-length");
-          cl = x;
-        }
-      } else if (name === "transfer-encoding") {
-        const codings = line.slice(colon + 1).toLowerCase().split(",");
-        chunked = codings[codings.length - 1]!.trim() === "chunked";
-      } else if (name === "connection") {
-        const v = line.slice(colon + 1).toLowerCase();
-        if (/(^|,)\s*close\s*(,|$)/.test(v)) close = true;
-        else if (minor === 0 && /(^|,)\s*keep-alive\s*(,|$)/.test(v)) close = false;
+    // Only three fields matter for framing: find them in one lower-cased copy of the head.
+    const lower = text.toLowerCase();
+    for (let k = lower.indexOf("\r\ncontent-length:"); k >= 0; k = lower.indexOf("\r\ncontent-length:", k + 2)) {
+      const eol = lower.indexOf("\r\n", k + 2);
+      for (const part of lower.slice(k + 17, eol < 0 ? undefined : eol).split(",")) {
+        if (!/^\s*\d{1,15}\s*$/.test(part)) throw new ResponseError("invalid content-length");
+        const x = Number(part);
+        if (cl >= 0 && cl !== x) throw new ResponseError("conflicting content-length");
+        cl = x;
       }
+    }
+    for (let k = lower.indexOf("\r\ntransfer-encoding:"); k >= 0; k = lower.indexOf("\r\ntransfer-encoding:", k + 2)) {
+      const eol = lower.indexOf("\r\n", k + 2);
+      const codings = lower.slice(k + 20, eol < 0 ? undefined : eol).split(",");
+      chunked = codings[codings.length - 1]!.trim() === "chunked";
+    }
+    for (let k = lower.indexOf("\r\nconnection:"); k >= 0; k = lower.indexOf("\r\nconnection:", k + 2)) {
+      const eol = lower.indexOf("\r\n", k + 2);
+      const v = lower.slice(k + 13, eol < 0 ? undefined : eol);
+      if (/(^|,)\s*close\s*(,|$)/.test(v)) close = true;
+      else if (minor === 0 && /(^|,)\s*keep-alive\s*(,|$)/.test(v)) close = false;
     }
     this.closeAfter = close;
     if (req.upgrade) this.events.onUpgrade(false);

@@ -40,9 +40,8 @@ export function isAtollAuthorization(value: string, apiKey: string): boolean {
 export function rewriteHead(h: RequestHead, o: RewriteOptions): Buffer {
   let out = `${h.method} ${o.target} HTTP/1.${h.minor}\r\nHost: localhost:${o.port}\r\n`;
   for (let i = 0; i < h.names.length; i++) {
-    const name = h.names[i]!;
-    if (!keepHeader(name.toLowerCase(), h.values[i]!, o.apiKey)) continue;
-    out += `${name}: ${h.values[i]}\r\n`;
+    if (!keepHeader(h.lower[i]!, h.values[i]!, o.apiKey)) continue;
+    out += `${h.names[i]}: ${h.values[i]}\r\n`;
   }
   out += `X-Forwarded-For: ${o.forwardedFor ? `${o.forwardedFor}, ${o.clientIp}` : o.clientIp}\r\nX-Forwarded-Host: ${o.publicHost}\r\nX-Forwarded-Proto: ${o.proto}\r\n\r\n`;
   return Buffer.from(out, "latin1");

@@ -33,7 +33,7 @@ export type Route =
 const PROXY_RE = /^\/v1\/sandboxes\/([^/?]+)\/proxy\/([^/?]+)(\/[^?]*)?(\?.*)?$/;
 
 function header(h: RequestHead, lower: string): string | undefined {
-  for (let i = 0; i < h.names.length; i++) if (h.names[i]!.toLowerCase() === lower) return h.values[i];
+  for (let i = 0; i < h.lower.length; i++) if (h.lower[i] === lower) return h.values[i];
   return undefined;
 }
 
