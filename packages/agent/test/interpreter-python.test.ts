@@ -56,6 +56,14 @@ describe("interpreter: python", { skip: HAVE_ROOTFS ? false : "base image rootfs
     assert.equal(open.results.length, 1, "a figure left open is displayed once at the end");
     const s = pngSize(open.results[0]!.png);
     assert.ok(s.width > 50 && s.width <= 120 && s.height > 50 && s.height <= 120, JSON.stringify(s));
+
+    // Without the crop the PNG is exactly figsize × dpi.
+    const exact = await runCode(agent.base, {
+      context_id: ctx,
+      code: "%config InlineBackend.print_figure_kwargs = {'bbox_inches': None}\nplt.figure(figsize=(4, 3), dpi=100)\nplt.plot([1, 2])\nplt.show()\n%config InlineBackend.print_figure_kwargs = {'bbox_inches': 'tight'}",
+    });
+    assert.equal(exact.execError, undefined, JSON.stringify(exact.execError));
+    assert.deepEqual(pngSize(exact.results[0]!.png), { width: 400, height: 300 });
   });
 
   test("a matplotlib figure also carries its data as `chart` (line, bar with categories, pie)", async () => {
