@@ -28,6 +28,7 @@ test("two drivers start and destroy sandboxes in parallel without collisions or 
   } finally {
     for (const d of [a, b]) {
       for (const id of await d.list()) await d.destroy(id);
+      await d.close();
       removeDataDir(d.cfg.dataDir);
     }
   }

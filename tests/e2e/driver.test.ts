@@ -134,6 +134,7 @@ describe("oci driver with runc", () => {
       assert.deepEqual(leftovers(res), []);
     } finally {
       for (const id of await d.list()) await d.destroy(id);
+      await d.close();
       removeDataDir(d.cfg.dataDir);
     }
   });
@@ -147,6 +148,7 @@ describe("oci driver settings and failures", () => {
   });
   after(async () => {
     for (const id of await d.list()) await d.destroy(id);
+    await d.close();
     removeDataDir(d.cfg.dataDir);
   });
 

@@ -270,6 +270,7 @@ export class OciDriver implements Driver {
 
   async close(): Promise<void> {
     await this.pool.close();
+    this.runtime.removeRootIfEmpty();
   }
 
   /** Test/diagnostic helper: runs a command inside a running sandbox via the runtime. */

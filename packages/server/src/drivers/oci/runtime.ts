@@ -1,6 +1,6 @@
 // Thin wrapper over the OCI runtime CLI (crun by default, runc as fallback). No daemon: each call is
 // one short-lived process; containers are detached and their state lives under --root.
-import { mkdirSync, openSync, closeSync } from "node:fs";
+import { openSync, closeSync, rmdirSync } from "node:fs";
 import { run, type RunResult } from "./exec.js";
 
 export interface ContainerState {
@@ -12,8 +12,11 @@ export class OciRuntime {
   constructor(
     readonly bin: string,
     readonly root: string,
-  ) {
-    mkdirSync(root, { recursive: true, mode: 0o700 });
+  ) {}
+
+  /** Removes the state root when no container is left in it (the runtime recreates it on demand). */
+  removeRootIfEmpty(): void {
+    try { rmdirSync(this.root); } catch { /* not empty or gone */ }
   }
 
   private cmd(args: string[], allowFail = false, timeoutMs?: number): Promise<RunResult> {
