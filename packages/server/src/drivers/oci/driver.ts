@@ -4,9 +4,10 @@ import path from "node:path";
 import { AtollError, ErrorCode, assertSandboxId, isValidSandboxId } from "@atoll/protocol";
 import type { Driver, DriverSandbox, SandboxSpec, SandboxStats } from "../types.js";
 import { readStats } from "./stats.js";
-import { freezerState, waitFreezer } from "./freezer.js";
+import { freeze, freezerState, thaw } from "./freezer.js";
+import { copyWritableLayer } from "./snapshot.js";
 import { resolveConfig, type OciDriverConfig, type ResolvedConfig } from "./config.js";
-import { alive, run } from "./exec.js";
+import { alive } from "./exec.js";
 import { ensureHost } from "./host.js";
 import { pickAgentNode } from "./agent-node.js";
 import { Ipam, parseSubnet } from "./ipam.js";
@@ -14,7 +15,7 @@ import { KeyedLock } from "./lock.js";
 import { netnsPath } from "./netns.js";
 import { WarmPool } from "./pool.js";
 import { Layout, type SandboxRecord } from "./records.js";
-import { isMounted, mountDisk, shiftedBase, treeSize, unmount } from "./rootfs.js";
+import { isMounted, shiftedBase } from "./rootfs.js";
 import { OciRuntime } from "./runtime.js";
 import { AGENT_PORT, bringUp, tearDown, wipe, type Ctx } from "./sandbox.js";
 
@@ -169,22 +170,8 @@ export class OciDriver implements Driver {
     return { name, rec, status: live.status };
   }
 
-  /** Freezes and waits until the kernel reports every task frozen (retrying the request). */
-  private async freeze(name: string): Promise<void> {
-    const container = this.layout.container(name);
-    const cg = this.layout.cgroupsPath(name);
-    for (let i = 0; i < 3; i++) {
-      await this.runtime.pause(container);
-      if (await waitFreezer(cg, "frozen", 2000)) return;
-    }
-    await this.runtime.resume(container).catch(() => {});
-    throw new AtollError(ErrorCode.SANDBOX_BUSY, `Cannot pause sandbox ${name}: its processes did not freeze in time`, { name });
-  }
-
-  private async thaw(name: string): Promise<void> {
-    await this.runtime.resume(this.layout.container(name));
-    await waitFreezer(this.layout.cgroupsPath(name), "thawed", 5000);
-  }
+  private freeze(name: string) { return freeze(this.runtime, this.layout.container(name), this.layout.cgroupsPath(name)); }
+  private thaw(name: string) { return thaw(this.runtime, this.layout.container(name), this.layout.cgroupsPath(name)); }
 
   async pause(id: string): Promise<void> {
     const { name } = await this.mustBeUp(id, "pause");
@@ -232,28 +219,9 @@ export class OciDriver implements Driver {
     if (!name || !this.layout.read(name)) throw new AtollError(ErrorCode.SANDBOX_NOT_FOUND, `Cannot snapshot sandbox ${id}: it does not exist`, { id });
     return this.lock.run(name, async () => {
       const live = await this.liveStatus(name);
-      const upper = path.join(this.layout.diskMnt(name), "upper");
-      mkdirSync(destDir, { recursive: true });
-      if (live) {
-        // Freeze so the copy is consistent; keep a paused sandbox paused.
-        if (live.status === "running") await this.freeze(name);
-        try {
-          await run("cp", ["-a", `${upper}/.`, `${destDir}/`], { timeoutMs: 600_000 });
-        } finally {
-          if (live.status === "running") await this.thaw(name);
-        }
-      } else {
-        const rec = this.layout.read(name)!;
-        if (!existsSync(this.layout.disk(name))) return { sizeBytes: 0 };
-        await mountDisk(this.layout.disk(name), this.layout.diskMnt(name), this.cfg.uidBase);
-        try {
-          await run("cp", ["-a", `${upper}/.`, `${destDir}/`], { timeoutMs: 600_000 });
-        } finally {
-          await unmount(this.layout.diskMnt(name));
-        }
-        void rec;
-      }
-      return { sizeBytes: await treeSize(destDir) };
+      return copyWritableLayer(this.layout, this.cfg.uidBase, name, destDir, live?.status === "running"
+        ? { before: () => this.freeze(name), after: () => this.thaw(name) }
+        : live ? {} : undefined);
     });
   }
 

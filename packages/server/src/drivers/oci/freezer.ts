@@ -2,6 +2,8 @@
 // cgroup is still FREEZING and `crun state` may report "running" for a frozen cgroup, so pause/
 // resume wait for the kernel's own answer and the driver reports "paused" from it.
 import { existsSync, readFileSync } from "node:fs";
+import { AtollError, ErrorCode } from "@atoll/protocol";
+import type { OciRuntime } from "./runtime.js";
 
 const V1 = existsSync("/sys/fs/cgroup/freezer");
 
@@ -31,4 +33,19 @@ export async function waitFreezer(cgroupsPath: string, want: FreezerState, timeo
     if (Date.now() > end) return false;
     await new Promise((r) => setTimeout(r, 2));
   }
+}
+
+/** Freezes and waits until the kernel reports every task frozen (retrying the request). */
+export async function freeze(runtime: OciRuntime, container: string, cgroupsPath: string): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    await runtime.pause(container);
+    if (await waitFreezer(cgroupsPath, "frozen", 2000)) return;
+  }
+  await runtime.resume(container).catch(() => {});
+  throw new AtollError(ErrorCode.SANDBOX_BUSY, `Cannot pause sandbox ${container}: its processes did not freeze in time`, { container });
+}
+
+export async function thaw(runtime: OciRuntime, container: string, cgroupsPath: string): Promise<void> {
+  await runtime.resume(container);
+  await waitFreezer(cgroupsPath, "thawed", 5000);
 }
