@@ -27,10 +27,10 @@ export class OciRuntime {
    * Creates the container (namespaces and mounts ready, user process not started yet); its
    * stdout/stderr and the runtime's own errors go to logFile. start() then runs the process.
    */
-  async create(name: string, bundle: string, logFile: string): Promise<RunResult> {
+  async create(name: string, bundle: string, logFile: string, pidFile: string): Promise<RunResult> {
     const fd = openSync(logFile, "a", 0o600);
     try {
-      return await run(this.bin, ["--root", this.root, "create", "--bundle", bundle, name], {
+      return await run(this.bin, ["--root", this.root, "create", "--bundle", bundle, "--pid-file", pidFile, name], {
         stdio: ["ignore", fd, fd],
         allowFail: true,
         timeoutMs: 30_000,

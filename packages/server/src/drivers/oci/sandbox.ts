@@ -144,9 +144,11 @@ export async function bringUp(ctx: Ctx, rec: SandboxRecord): Promise<string> {
     layout.write(rec);
     writeEtc(ctx, rec, ip);
     const container = layout.container(name);
-    const c = await ctx.runtime.create(container, layout.dir(name), layout.log(name));
+    const pidFile = path.join(layout.dir(name), "init.pid");
+    rmSync(pidFile, { force: true });
+    const c = await ctx.runtime.create(container, layout.dir(name), layout.log(name), pidFile);
     if (c.code !== 0) throw new Error(`${cfg.runtime} create exited ${c.code}`);
-    const pid = (await ctx.runtime.state(container))?.pid ?? 0;
+    const pid = Number(readFileSync(pidFile, "utf8").trim()) || ((await ctx.runtime.state(container))?.pid ?? 0);
     if (!pid) throw new Error(`${cfg.runtime} state shows no init process`);
     rec.pid = pid;
     trace("create");
