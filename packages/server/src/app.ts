@@ -75,7 +75,17 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
   let compiled = 0;
   const checkAuth = makeAuthChecker(key.key);
 
+  // In-flight /v1 requests, so shutdown can wait for them (bounded by shutdownGraceMs).
+  let inFlight = 0;
+  let shuttingDown = false;
+  let onDrained: (() => void) | undefined;
   const handle = (req: IncomingMessage, res: ServerResponse) => {
+    inFlight++;
+    res.once("close", () => {
+      if (--inFlight === 0) onDrained?.();
+    });
+    // While shutting down, answer but do not keep the connection.
+    if (shuttingDown) res.shouldKeepAlive = false;
     // Routes may be added after createApp (other modules); compile lazily.
     if (compiled < routes.length) {
       table.add(routes.slice(compiled).map((r) => ({ method: r.method, path: r.path, handler: r })));
@@ -118,6 +128,13 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
   };
 
   const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000, noDelay: true }, handle);
+  // Our own connection tracking: node:http only tracks connections of a server that listens
+  // itself, and `server` gets its connections handed over by `listener`.
+  const sockets = new Set<Socket>();
+  server.on("connection", (sock: Socket) => {
+    sockets.add(sock);
+    sock.once("close", () => sockets.delete(sock));
+  });
   const upgradeHooks: UpgradeHook[] = [];
   server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on("error", () => undefined);
@@ -160,13 +177,16 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     close() {
       closing ??= (async () => {
         // No more idle sleeps; stop accepting, let in-flight requests finish briefly, then cut the rest.
+        shuttingDown = true;
         const managerClosed = manager.close();
         const closed = new Promise<void>((r) => app.listener.close(() => r()));
         if (app.listener !== server) server.close();
         server.closeIdleConnections();
-        const t = setTimeout(() => server.closeAllConnections(), config.shutdownGraceMs);
-        await Promise.race([closed, new Promise((r) => setTimeout(r, config.shutdownGraceMs + 500))]);
-        clearTimeout(t);
+        const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms).unref());
+        if (inFlight > 0) await Promise.race([new Promise<void>((r) => (onDrained = r)), sleep(config.shutdownGraceMs)]);
+        server.closeAllConnections();
+        for (const sock of sockets) sock.destroy();
+        await Promise.race([closed, sleep(500)]);
         pools.close();
         await managerClosed;
         await driver.close().catch((e) => log.error(`Cannot close driver: ${(e as Error).message}`));

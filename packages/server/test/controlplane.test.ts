@@ -318,3 +318,41 @@ test("a long snapshot does not block calls to its sandbox; names are unique; lis
   assert.equal((await call("DELETE", "/v1/snapshots/s-one")).status, 200);
   assert.deepEqual((await call("GET", "/v1/snapshots")).body.snapshots, []);
 });
+
+test("graceful shutdown: an in-flight stream finishes, new connections are refused", async () => {
+  const { url, app, call } = await boot({ shutdownGraceMs: 5000 });
+  await call("PUT", "/v1/sandboxes/shut-1", {});
+  const res = await fetch(url + "/v1/sandboxes/shut-1/api/sse?n=3&gap=300", { headers: { authorization: `Bearer ${app.apiKey}` } });
+  const reader = res.body!.getReader();
+  await reader.read(); // first event: the stream is in flight
+  const closing = app.close();
+  let text = "";
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    text += Buffer.from(value).toString();
+  }
+  assert.equal((text.match(/^data: /gm) ?? []).length, 2, "the rest of the stream arrived");
+  await closing;
+  const after = await fetch(url + "/v1/health").then((r) => `${r.status} ${r.headers.get("connection")}`, (e) => `refused ${e.cause?.code ?? e.message}`);
+  assert.match(after, /^refused/);
+});
+
+test("config from env: defaults, overrides and bad values", async () => {
+  const { configFromEnv } = await import("../src/config.js");
+  const d = configFromEnv({});
+  assert.equal(d.dataDir, "/var/lib/atoll");
+  assert.equal(d.host, "127.0.0.1");
+  assert.equal(d.port, 8787);
+  assert.deepEqual(d.previewDomains, ["localhost"]);
+  assert.equal(d.defaultSleepAfterMs, 600_000);
+  assert.deepEqual(d.defaultLimits, { cpu: 1, memoryMiB: 1024, pids: 512, diskMiB: 2048 });
+  const o = configFromEnv({ ATOLL_PORT: "9000", ATOLL_PREVIEW_DOMAINS: "a.example, B.example", ATOLL_MAX_MEMORY_MIB: "512", ATOLL_SLEEP_AFTER: "30s", ATOLL_API_KEY: "x" });
+  assert.equal(o.port, 9000);
+  assert.deepEqual(o.previewDomains, ["a.example", "b.example"]);
+  assert.equal(o.maxLimits.memoryMiB, 512);
+  assert.equal(o.defaultSleepAfterMs, 30_000);
+  assert.equal(o.apiKey, "x");
+  assert.throws(() => configFromEnv({ ATOLL_PORT: "nope" }), /Cannot read ATOLL_PORT/);
+  assert.throws(() => configFromEnv({ ATOLL_RUNTIME: "docker" }), /Cannot use ATOLL_RUNTIME/);
+});
