@@ -26,7 +26,7 @@ describe("oci driver pool", () => {
     const s = await d.start(spec("pool-a"));
     const ms = performance.now() - t;
     assert.equal(s.state, "running");
-    assert.ok(ms < 100, `claim took ${ms.toFixed(1)} ms`);
+    assert.ok(ms < 250, `claim took ${ms.toFixed(1)} ms (a cold start takes 250+ ms)`);
     assert.equal((await agentVersion(s.endpoint!.host)).status, 200);
     assert.equal(d.resources("pool-a").name.startsWith("_pool-"), true, "served from the pool");
     assert.deepEqual(await d.list(), ["pool-a"]);
