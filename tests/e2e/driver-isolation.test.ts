@@ -94,6 +94,9 @@ describe("oci driver isolation", () => {
   test("root inside is an unprivileged uid outside", async () => {
     const m = await sh(d, "iso-a", "id -u; cat /proc/self/uid_map");
     assert.match(m.out, /^0\n\s*0\s+100000\s+65536\n$/);
+    // host root's files (the agent bundle) are not root's inside: unmapped ids show as nobody
+    const own = await sh(d, "iso-a", "stat -c %u:%g /opt/atoll/agent/agent.mjs");
+    assert.equal(own.out, "65534:65534\n");
     const pid = (await d.inspect("iso-a")).pid!;
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
     assert.match(status, /^Uid:\s+100000\s/m, "init runs as uid 100000 on the host");
