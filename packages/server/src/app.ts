@@ -168,6 +168,9 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
       return new Promise((resolve, reject) => {
         app.listener.once("error", reject);
         app.listener.listen(config.port, config.host, () => {
+          // node:http starts its connection tracking (headersTimeout/requestTimeout checks,
+          // closeIdleConnections) on "listening"; `http` gets its sockets from `listener`.
+          if (app.listener !== server) server.emit("listening");
           const a = app.listener.address();
           const port = typeof a === "object" && a ? a.port : config.port;
           resolve(`http://${config.host.includes(":") ? `[${config.host}]` : config.host}:${port}`);
