@@ -178,6 +178,8 @@ describe("oci driver settings and failures", () => {
     await assert.rejects(d.start(spec("../etc")), (e: unknown) => e instanceof AtollError && e.code === "INVALID_SANDBOX_ID");
     assert.equal((await d.inspect("../sandboxes")).state, "missing");
     await d.destroy("../x"); // no-op, never a path outside the data dir
+    await assert.rejects(d.start(spec("tiny", { limits: { cpu: 1, memoryMiB: 1, pids: 512, diskMiB: 100 } })), (e: unknown) => e instanceof AtollError && e.code === "VALIDATION_FAILED");
+    await assert.rejects(d.start(spec("nan", { limits: { cpu: NaN, memoryMiB: 256, pids: 512, diskMiB: 100 } })), (e: unknown) => e instanceof AtollError && e.code === "VALIDATION_FAILED");
     await assert.rejects(d.start(spec("no-root", { template: "gone", rootfs: "/nonexistent/rootfs" })), (e: unknown) => e instanceof AtollError && e.code === "TEMPLATE_NOT_FOUND");
     await d.destroy("no-root");
     assert.deepEqual(await d.list(), []);

@@ -1,7 +1,7 @@
 // The oci driver: sandboxes as crun/runc containers driven directly from Node (no daemon).
 import { chmodSync, realpathSync, existsSync, mkdirSync, readdirSync, statSync, unlinkSync, lstatSync } from "node:fs";
 import path from "node:path";
-import { AtollError, ErrorCode, assertSandboxId, isValidSandboxId } from "@atoll/protocol";
+import { AtollError, ErrorCode, assertSandboxId, isValidSandboxId, type SandboxLimits } from "@atoll/protocol";
 import type { Driver, DriverSandbox, SandboxSpec, SandboxStats } from "../types.js";
 import { readStats } from "./stats.js";
 import { freeze, freezerState, thaw } from "./freezer.js";
@@ -119,6 +119,7 @@ export class OciDriver implements Driver {
 
   async start(spec: SandboxSpec): Promise<DriverSandbox> {
     assertSandboxId(spec.id);
+    checkLimits(spec.id, { ...this.cfg.defaults, ...(spec.limits ?? {}) });
     await this.init();
     let name = this.layout.resolve(spec.id);
     if (!name && this.pool.matches(spec)) {
@@ -281,4 +282,16 @@ function ensureTraversable(dir: string) {
 
 function realOr(p: string): string {
   try { return realpathSync(p); } catch { return p; }
+}
+
+/** Below these a sandbox cannot even run its agent; non-numbers are refused too. */
+export const MIN_LIMITS: SandboxLimits = { cpu: 0.05, memoryMiB: 64, pids: 32, diskMiB: 32 };
+
+function checkLimits(id: string, l: SandboxLimits): void {
+  for (const k of Object.keys(MIN_LIMITS) as (keyof SandboxLimits)[]) {
+    const v = l[k];
+    if (typeof v !== "number" || !Number.isFinite(v) || v < MIN_LIMITS[k]) {
+      throw new AtollError(ErrorCode.VALIDATION_FAILED, `Cannot start sandbox ${id}: limits.${k} must be a number ≥ ${MIN_LIMITS[k]} (got ${JSON.stringify(v)})`, { id, limit: k, min: MIN_LIMITS[k] });
+    }
+  }
 }

@@ -2,7 +2,7 @@
 import { OciDriver } from "./driver.js";
 import type { OciDriverConfig } from "./config.js";
 
-export { OciDriver } from "./driver.js";
+export { OciDriver, MIN_LIMITS } from "./driver.js";
 export { DEFAULT_LIMITS, type OciDriverConfig } from "./config.js";
 export { crunBaseline } from "./baseline.js";
 
