@@ -1,5 +1,5 @@
 // The oci driver: sandboxes as crun/runc containers driven directly from Node (no daemon).
-import { chmodSync, realpathSync, existsSync, mkdirSync, readdirSync, statSync, unlinkSync, lstatSync } from "node:fs";
+import { chmodSync, readFileSync, realpathSync, existsSync, mkdirSync, readdirSync, statSync, unlinkSync, lstatSync } from "node:fs";
 import path from "node:path";
 import { AtollError, ErrorCode, assertSandboxId, isValidSandboxId, type SandboxLimits } from "@atoll/protocol";
 import type { Driver, DriverSandbox, SandboxSpec, SandboxStats } from "../types.js";
@@ -106,6 +106,14 @@ export class OciDriver implements Driver {
 
   /** running | paused | undefined (no live container); paused comes from the freezer itself. */
   private async liveStatus(name: string): Promise<{ status: "running" | "paused"; pid: number } | undefined> {
+    // Fast path (no process spawned): the recorded init pid is alive and sits in this sandbox's
+    // cgroup (so a pid reused after a reboot is not mistaken for it).
+    const rec = this.layout.read(name);
+    const cg = this.layout.cgroupsPath(name);
+    if (rec?.ip && rec.pid && alive(rec.pid) && inCgroup(rec.pid, cg)) {
+      const fz = freezerState(cg);
+      return { status: fz && fz !== "thawed" ? "paused" : "running", pid: rec.pid };
+    }
     const st = await this.runtime.state(this.layout.container(name));
     if (!st || (st.status !== "running" && st.status !== "paused")) return undefined;
     const fz = freezerState(this.layout.cgroupsPath(name));
@@ -139,12 +147,12 @@ export class OciDriver implements Driver {
         rec = this.record(spec, key);
         this.layout.write(rec);
       }
-      const st = await this.runtime.state(this.layout.container(key));
-      const live = st && rec.ip ? await this.liveStatus(key) : undefined;
+      const live = rec.ip ? await this.liveStatus(key) : undefined;
       if (live) {
         if (live.status === "paused") await this.thaw(key);
         return this.running(rec, live.pid);
       }
+      const st = await this.runtime.state(this.layout.container(key));
       await tearDown(this.ctx, rec, { container: !!st }); // whatever is left of a dead instance
       this.refresh(rec, spec);
       await bringUp(this.ctx, rec);
@@ -293,5 +301,14 @@ function checkLimits(id: string, l: SandboxLimits): void {
     if (typeof v !== "number" || !Number.isFinite(v) || v < MIN_LIMITS[k]) {
       throw new AtollError(ErrorCode.VALIDATION_FAILED, `Cannot start sandbox ${id}: limits.${k} must be a number ≥ ${MIN_LIMITS[k]} (got ${JSON.stringify(v)})`, { id, limit: k, min: MIN_LIMITS[k] });
     }
+  }
+}
+
+/** True when /proc/<pid>/cgroup places the process under cgroupsPath (v1 or v2 lines). */
+function inCgroup(pid: number, cgroupsPath: string): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cgroup`, "utf8").split("\n").some((l) => l.endsWith(`:${cgroupsPath}`));
+  } catch {
+    return false;
   }
 }
