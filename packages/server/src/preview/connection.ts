@@ -29,7 +29,9 @@ export interface ConnectionDeps {
 
 const EMPTY = Buffer.alloc(0);
 const MIN_READ = 2 * 1024; // below 4 KiB allocUnsafe takes from the shared pool: cheap for small responses
-const MAX_READ = 1024 * 1024;
+const MAX_READ = 256 * 1024;
+/** Bytes queued on a socket before its source is paused: keeps reads and writes overlapping. */
+const QUEUE_LIMIT = 1024 * 1024;
 const enum Mode { Head, BodyLength, BodyChunked, Tunnel, Done }
 
 export class FrontDoorConnection {
@@ -324,7 +326,7 @@ export class FrontDoorConnection {
 
   private toUpstream(b: Buffer): void {
     if (b.length === 0 || !this.up) return;
-    if (!this.up.write(b)) {
+    if (!this.up.write(b) && this.up.writableLength > QUEUE_LIMIT) {
       this.upNeedsDrain = true;
       this.client.pause();
     }
@@ -332,7 +334,7 @@ export class FrontDoorConnection {
 
   private onUpstreamData(up: Socket, chunk: Buffer): void {
     if (up !== this.up || this.finished) return;
-    if (!this.client.write(chunk)) up.pause();
+    if (!this.client.write(chunk) && this.client.writableLength > QUEUE_LIMIT) up.pause();
     if (this.mode === Mode.Tunnel) return;
     try {
       this.tracker.feed(chunk);
