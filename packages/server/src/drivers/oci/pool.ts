@@ -11,6 +11,8 @@ import type { KeyedLock } from "./lock.js";
 import type { SandboxRecord } from "./records.js";
 import { AGENT_PORT, bringUp, wipe, type Ctx } from "./sandbox.js";
 
+const REFILL_DELAY_MS = 200;
+
 export class WarmPool extends EventEmitter {
   private ready: string[] = [];
   private filling = 0;
@@ -76,7 +78,8 @@ export class WarmPool extends EventEmitter {
       rec.id = id;
       delete rec.poolOwnerPid;
       layout.write(rec);
-      this.refill();
+      // Refill a moment later: the claimer's first requests should not compete with a cold start.
+      setTimeout(() => this.refill(), REFILL_DELAY_MS).unref();
       return rec;
     }
     this.refill();
