@@ -63,6 +63,19 @@ describe("oci driver lifecycle", () => {
     assert.equal(back.out, "kept\netc\n");
   });
 
+  test("stop sends SIGTERM first: a server gets to flush within the grace period", async () => {
+    await sh(d, "life-a", `setsid sh -c 'trap "sleep 0.3; echo flushed > /workspace/flushed; exit 0" TERM; while :; do sleep 0.05; done' >/dev/null 2>&1 &`);
+    await d.stop("life-a");
+    await d.start(spec("life-a"));
+    assert.equal((await sh(d, "life-a", "cat /workspace/flushed")).out, "flushed\n");
+    await sh(d, "life-a", `setsid sh -c 'trap "" TERM; while :; do sleep 0.05; done' >/dev/null 2>&1 &`);
+    const t = Date.now();
+    await d.stop("life-a"); // a TERM-ignoring process is killed when the grace (1 s) ends
+    assert.ok(Date.now() - t < 5000);
+    assert.equal((await d.inspect("life-a")).state, "stopped");
+    await d.start(spec("life-a"));
+  });
+
   test("pause stops a counter, resume continues it", async () => {
     await sh(d, "life-a", "(i=0; while :; do i=$((i+1)); echo $i > /tmp/count; sleep 0.02; done) >/dev/null 2>&1 &");
     const read = async () => Number(await import("node:fs").then((fs) => fs.readFileSync(`${d.resources("life-a").rootfs}/tmp/count`, "utf8")));

@@ -33,6 +33,8 @@ export interface OciDriverConfig {
   uidCount?: number;
   /** How long start() waits for the agent (default 15 s). */
   startTimeoutMs?: number;
+  /** stop(): SIGTERM first and wait this long for a clean exit before SIGKILL (default 1000; 0 = kill at once). */
+  stopGraceMs?: number;
   /** Drop sandbox traffic to private/link-local ranges (LAN, cloud metadata), except DNS. Default true. */
   blockPrivateEgress?: boolean;
   /** Directory for host-global runtime state shared by every driver on the host (default /run/atoll). */
@@ -55,6 +57,7 @@ export interface ResolvedConfig {
   uidBase: number;
   uidCount: number;
   startTimeoutMs: number;
+  stopGraceMs: number;
   blockPrivateEgress: boolean;
   runDir: string;
   /** Short hash of the data dir: makes container/netns/cgroup names unique per host. */
@@ -86,6 +89,7 @@ export function resolveConfig(c: OciDriverConfig): ResolvedConfig {
     uidBase: c.uidBase ?? 100000,
     uidCount: c.uidCount ?? 65536,
     startTimeoutMs: c.startTimeoutMs ?? 15_000,
+    stopGraceMs: c.stopGraceMs ?? 1000,
     blockPrivateEgress: c.blockPrivateEgress ?? true,
     runDir,
     tag,

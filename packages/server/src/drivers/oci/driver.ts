@@ -166,7 +166,16 @@ export class OciDriver implements Driver {
     if (!name) return;
     await this.lock.run(name, async () => {
       const rec = this.layout.read(name);
-      if (rec) await tearDown(this.ctx, rec);
+      if (!rec) return;
+      // Sleep politely: SIGTERM to every process, a short grace for servers to flush (entry.sh
+      // exits once the others are gone, which ends the container), then everything is killed.
+      const live = rec.ip ? await this.liveStatus(name) : undefined;
+      if (live?.status === "running" && this.cfg.stopGraceMs > 0) {
+        await this.runtime.signalAll(this.layout.container(name), "TERM");
+        const end = Date.now() + this.cfg.stopGraceMs;
+        while (alive(live.pid) && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+      }
+      await tearDown(this.ctx, rec);
     });
   }
 

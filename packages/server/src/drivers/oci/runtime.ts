@@ -75,6 +75,9 @@ export class OciRuntime {
     }
   }
 
+  /** Sends a signal to every process of the container. */
+  signalAll(name: string, sig: string): Promise<RunResult> { return this.cmd(["kill", "--all", name, sig], true); }
+
   pause(name: string): Promise<RunResult> { return this.cmd(["pause", name]); }
   resume(name: string): Promise<RunResult> { return this.cmd(["resume", name]); }
 
