@@ -3,12 +3,14 @@
 // SandboxRuntime that points every sandbox at 127.0.0.1.
 import Database from "better-sqlite3";
 import { createServer as createHttpServer, request, type IncomingHttpHeaders, type Server as HttpServer } from "node:http";
-import type { AddressInfo, Server } from "node:net";
+import type { AddressInfo, Server, Socket } from "node:net";
 import { AtollError, ErrorCode } from "@atoll/protocol";
 import type { SandboxRuntime } from "../src/contracts.js";
 import { PortService } from "../src/ports/service.js";
 import { PortStore } from "../src/ports/store.js";
 import { createFrontDoor } from "../src/preview/front-door.js";
+import { proxyHttpHandler, proxyUpgradeHook } from "../src/preview/fallback.js";
+import { replyError } from "../src/http.js";
 
 export const API_KEY = "test-api-key-0123456789";
 
@@ -52,12 +54,23 @@ export interface Rig {
 export async function startRig(): Promise<Rig> {
   const runtime = new TestRuntime();
   const store = new PortStore(new Database(":memory:"));
+  let doorPort = 0;
+  const ports = new PortService({ store, runtime, serverPort: () => doorPort });
+  // The "control plane": {api:true} for everything, except the /proxy fallback (as app.ts installs it).
+  const fallback = { runtime, ports, apiKey: API_KEY, domains: ["localhost"] };
+  const proxyHttp = proxyHttpHandler(fallback);
   const api = createHttpServer((req, res) => {
+    if (/^\/v1\/sandboxes\/[^/]+\/proxy\//.test(req.url ?? "")) {
+      res.setHeader("x-served-by", "fallback");
+      return void proxyHttp({ req, res }).catch((e) => replyError(res, e));
+    }
     res.setHeader("content-type", "application/json");
     res.end(JSON.stringify({ api: true, url: req.url }));
   });
-  let doorPort = 0;
-  const ports = new PortService({ store, runtime, serverPort: () => doorPort });
+  const upgrade = proxyUpgradeHook(fallback);
+  api.on("upgrade", (req, socket, head) => {
+    if (!upgrade(req, socket as Socket, head)) socket.destroy();
+  });
   const door = createFrontDoor({ httpServer: api, runtime, ports, apiKey: API_KEY, domains: ["localhost"] });
   await new Promise<void>((r) => door.listen(0, "127.0.0.1", r));
   doorPort = (door.address() as AddressInfo).port;

@@ -243,6 +243,40 @@ describe("preview security", () => {
 });
 
 describe("hand-off and /proxy", () => {
+  it("/proxy on a connection already handed to node:http goes through the fallback (HTTP and WebSocket)", async () => {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    await send(rig.doorPort, `localhost:${rig.doorPort}`, { path: "/v1/health", agent });
+    const r = await send(rig.doorPort, `localhost:${rig.doorPort}`, { path: `/v1/sandboxes/${ID}/proxy/${upPort}/echo?fb=1`, agent, headers: { authorization: `Bearer ${API_KEY}`, "x-forwarded-for": "10.1.1.1" } });
+    agent.destroy();
+    assert.equal(r.headers["x-served-by"], "fallback");
+    const info = JSON.parse(r.body.toString());
+    assert.equal(info.url, "/echo?fb=1");
+    assert.equal(info.headers.authorization, undefined);
+    assert.equal(info.headers["x-forwarded-for"], "10.1.1.1, 127.0.0.1"); // API-key callers are trusted
+    // Raw socket: an API request first (hand-off), then a WebSocket upgrade to /proxy on the same connection.
+    const s = connect(rig.doorPort, "127.0.0.1");
+    let text = "";
+    const waitFor = (needle: string): Promise<void> =>
+      new Promise((resolve, reject) => {
+        const timer = setTimeout(() => reject(new Error(`no ${needle} in ${text}`)), 5000);
+        const check = (): void => {
+          if (!text.includes(needle)) return;
+          clearTimeout(timer);
+          s.off("data", check);
+          resolve();
+        };
+        s.on("data", check);
+        check();
+      });
+    s.on("data", (d: Buffer) => (text += d.toString("latin1")));
+    s.write(`GET /v1/health HTTP/1.1\r\nHost: localhost\r\n\r\n`);
+    await waitFor('"api":true');
+    s.write(`GET /v1/sandboxes/${ID}/proxy/${upPort}/ws/fb HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer ${API_KEY}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n`);
+    await waitFor("101 Switching Protocols");
+    assert.match(text, /HTTP\/1\.1 101 Switching Protocols/);
+    s.destroy();
+  });
+
   it("non-preview requests reach the control plane's HTTP server, keep-alive included", async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     for (let i = 0; i < 3; i++) {
