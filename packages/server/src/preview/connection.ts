@@ -423,7 +423,8 @@ export class FrontDoorConnection {
     this.buf = EMPTY;
     if (last) this.client.end(last);
     else this.client.end();
-    this.client.resume(); // drain whatever the client still sends until it closes
+    this.client.resume(); // drain whatever the client still sends until it closes…
+    setTimeout(() => this.close(), 10_000).unref(); // …but not for ever
   }
 
   private close(): void {
