@@ -211,16 +211,26 @@ describe("preview security", () => {
     assert.equal(JSON.parse(r.body.toString()).headers.authorization, "Bearer app-token");
   });
 
-  it("a second Host or CL+TE is rejected with 400", async () => {
-    for (const raw of [
+  it("a second Host or CL+TE never reaches a sandbox: 400 mid-connection, the API's answer first thing", async () => {
+    const ok = `GET /echo HTTP/1.1\r\nHost: ${host}\r\n\r\n`;
+    for (const bad of [
       `GET / HTTP/1.1\r\nHost: ${host}\r\nHost: other\r\n\r\n`,
       `POST / HTTP/1.1\r\nHost: ${host}\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n`,
     ]) {
+      // After a good preview request, the front door itself answers 400 (JSON error) and closes.
       const s = connect(rig.doorPort, "127.0.0.1");
-      s.end(raw);
+      s.end(ok + bad);
       const chunks: Buffer[] = [];
       for await (const c of s) chunks.push(c as Buffer);
-      assert.match(Buffer.concat(chunks).toString(), /^HTTP\/1\.1 400 /);
+      const text = Buffer.concat(chunks).toString();
+      assert.equal(text.match(/^HTTP\/1\.1 /gm)?.length, 2);
+      assert.match(text, /"method":"GET"[^]*HTTP\/1\.1 400 [^]*"code":"VALIDATION_FAILED"/);
+      // As the first request, the connection goes to the control plane's node:http, never a sandbox.
+      const f = connect(rig.doorPort, "127.0.0.1");
+      f.end(bad);
+      const fchunks: Buffer[] = [];
+      for await (const c of f) fchunks.push(c as Buffer);
+      assert.doesNotMatch(Buffer.concat(fchunks).toString(), /x-custom: yes/i);
     }
   });
 

@@ -52,6 +52,7 @@ export class FrontDoorConnection {
   private wakeup = false;
   private finished = false;
   private clientEnded = false;
+  private forwardedAny = false;
   /** Head of the in-flight request, kept when it can be resent on a fresh upstream connection. */
   private retryable: { head: Buffer; req: PendingRequest; key: string; sandboxId: string; port: number } | null = null;
   private replay: typeof this.retryable = null;
@@ -93,7 +94,8 @@ export class FrontDoorConnection {
   private onClientEnd = (): void => {
     this.clientEnded = true;
     if (this.mode === Mode.Tunnel) this.up?.end();
-    else if (this.tracker.idle) this.close();
+    // A client may half-close right after sending its requests: finish those first.
+    else if (this.tracker.idle && !this.blocked && this.buf.length === 0) this.close();
   };
 
   private onClientClose = (): void => this.close();
@@ -175,6 +177,11 @@ export class FrontDoorConnection {
       h = parseRequestHead(this.buf);
     } catch (e) {
       if (!(e instanceof HeadError)) throw e;
+      // Nothing went to a sandbox on this connection yet: let node:http answer it as the API would.
+      if (!this.forwardedAny) {
+        this.handoff();
+        return false;
+      }
       if (!this.whenIdle()) return false;
       this.finish(plainResponse(e.status, e.message));
       return false;
@@ -200,6 +207,7 @@ export class FrontDoorConnection {
     this.deps.runtime.touch(r.sandboxId);
     this.tracker.push(req);
     this.upRequests++;
+    this.forwardedAny = true;
     const hasBody = h.chunked || h.contentLength > 0;
     // A bodiless request on a reused upstream connection can be resent if the sandbox closed
     // that connection just before reading it (its keep-alive timeout racing our request).
