@@ -25,7 +25,8 @@ else
 fi
 
 say "npm: installing workspace packages"
-if [[ -f package-lock.json ]]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
+# npm ci only on a fresh checkout: it deletes node_modules, which running processes may be using.
+if [[ -f package-lock.json && ! -d node_modules ]]; then npm ci --no-audit --no-fund --loglevel=error; else npm install --no-audit --no-fund --loglevel=error; fi
 
 say "build: agent bundle"
 node scripts/build.mjs
