@@ -1,11 +1,11 @@
 // exec (buffered or streamed with callbacks) and execStream (raw SSE) — /api/execute[/stream].
 // Atoll honours timeout, env and cwd; an AbortSignal cancels the command and its stream.
-import { ErrorCode, isErrorCode, type ExecEvent, type ExecuteRequest } from "@atoll/protocol";
+import { ErrorCode, isErrorCode, type ExecEvent, type ExecResult, type ExecuteRequest } from "@atoll/protocol";
 import { withSession, type Ctx } from "./core.js";
 import { sdkError } from "./errors.js";
 import { parseSSEStream } from "./sse.js";
 
-export type { ExecEvent };
+export type { ExecEvent, ExecResult };
 
 export interface BaseExecOptions {
   /** Kill the command after this many milliseconds. */
@@ -31,19 +31,6 @@ export interface ExecOptions extends BaseExecOptions {
 export interface StreamOptions extends BaseExecOptions {
   bufferSize?: number;
   signal?: AbortSignal;
-}
-
-export interface ExecResult {
-  success: boolean;
-  exitCode: number;
-  stdout: string;
-  stderr: string;
-  command: string;
-  duration: number;
-  timestamp: string;
-  sessionId?: string;
-  /** Atoll: true when `timeout` killed the command. */
-  timedOut?: boolean;
 }
 
 function requestBody(ctx: Ctx, command: string, o: BaseExecOptions): ExecuteRequest {
