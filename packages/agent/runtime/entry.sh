@@ -10,9 +10,19 @@ cd "${ATOLL_WORKDIR:-/workspace}" 2>/dev/null || cd /
 stopping=
 agent=
 trap 'stopping=1; [ -n "$agent" ] && kill -TERM "$agent" 2>/dev/null' TERM INT
+# The startup command is user code: it runs without Atoll's ATOLL_* settings in its environment
+# and with a raised oom_score_adj (this shell's + 500, at most 1000), like the agent's shells, so
+# under memory pressure it dies before the agent.
 if [ -n "$ATOLL_STARTUP" ]; then
   echo "[entry] startup: $ATOLL_STARTUP" >&2
-  /bin/sh -c "$ATOLL_STARTUP" &
+  (
+    startup=$ATOLL_STARTUP
+    for v in $(env | sed -n 's/^\(ATOLL_[A-Za-z0-9_]*\)=.*/\1/p'); do unset "$v"; done
+    adj=$(cat /proc/self/oom_score_adj 2>/dev/null || echo 0)
+    adj=$((adj + 500)); [ "$adj" -gt 1000 ] && adj=1000
+    { echo "$adj" >/proc/self/oom_score_adj; } 2>/dev/null
+    exec /bin/sh -c "$startup"
+  ) &
 fi
 NODE_BIN="${ATOLL_AGENT_NODE:-node}"
 [ -x "$NODE_BIN" ] || NODE_BIN=node

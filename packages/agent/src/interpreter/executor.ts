@@ -5,6 +5,8 @@ import { spawn, type ChildProcess } from "node:child_process";
 import type { Readable, Writable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { executorArgv, type ExecutorKind } from "./runtime-paths.js";
+import { raiseOomScore } from "../process/oom.js";
+import { userBaseEnv } from "../process/user-env.js";
 
 /** An event as the runners write it (see runtime/python_runner.py, js-runner/main.ts). */
 export interface RunnerEvent {
@@ -21,6 +23,13 @@ export interface RunnerEvent {
   error?: string;
   pid?: number;
   startup_ms?: number;
+}
+
+/** The agent's env without Atoll's settings (process/user-env.ts); ATOLL_ESBUILD (tests) is handed on as esbuild's own variable. */
+function executorEnv(): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = userBaseEnv();
+  if (process.env.ATOLL_ESBUILD) env.ESBUILD_BINARY_PATH ??= process.env.ATOLL_ESBUILD;
+  return env;
 }
 
 /** A line longer than this means a broken or hostile runner: it is killed. */
@@ -57,10 +66,11 @@ export class Executor {
   /** What the runner printed before it was ready (diagnostics when it fails to start). */
   private startupOutput = "";
 
-  constructor(readonly kind: ExecutorKind, env: NodeJS.ProcessEnv = process.env) {
+  constructor(readonly kind: ExecutorKind, env: NodeJS.ProcessEnv = executorEnv()) {
     const [bin, ...args] = executorArgv(kind);
     // Own process group: deleting the context also ends whatever the user's code started.
     this.proc = spawn(bin!, args, { stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"], env, cwd: "/", detached: true });
+    raiseOomScore(this.proc.pid); // user code dies before the agent under memory pressure (process/oom.ts)
     this.cmd = this.proc.stdio[3] as Writable;
     this.evs = this.proc.stdio[4] as Readable;
     this.cmd.on("error", () => {}); // EPIPE after exit: reported through 'exit'

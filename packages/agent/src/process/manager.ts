@@ -7,6 +7,7 @@ import { AtollError, DEFAULT_SESSION_ID, ErrorCode } from "@atoll/protocol";
 import { bashPath } from "../session/bash.js";
 import type { SessionManager } from "../session/manager.js";
 import { bashQuote, exportLines } from "../session/quote.js";
+import { oomShellLine } from "./oom.js";
 import { ProcRecord } from "./record.js";
 import { processLogBytes } from "./ring.js";
 import { killGraceMs, killTree } from "./tree.js";
@@ -42,6 +43,7 @@ export class ProcessManager {
     const rec = new ProcRecord(id, o.command, session.id ?? DEFAULT_SESSION_ID, processLogBytes());
     const state = bashQuote(session.stateFile);
     const script = [
+      oomShellLine(), // before any user code: this tree dies before the agent under memory pressure
       `[ -r ${state} ] && builtin . ${state} >/dev/null 2>&1`,
       o.env ? exportLines(o.env) : "",
       o.cwd ? `builtin cd -- ${bashQuote(o.cwd)} || builtin exit 1` : "",

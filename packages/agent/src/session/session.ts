@@ -6,6 +6,7 @@ import { AtollError, ErrorCode } from "@atoll/protocol";
 import { Shell, type CommandSink, type RunOptions } from "./shell.js";
 import { exportLines } from "./quote.js";
 import { runDir } from "./rundir.js";
+import { userBaseEnv } from "../process/user-env.js";
 
 export interface ExecOutcome {
   exitCode: number;
@@ -31,13 +32,9 @@ export const TIMEOUT_EXIT_CODE = 124;
 
 let seq = 0;
 
-/** The agent's own environment minus its private settings: the base of every shell. */
+/** The agent's own environment minus Atoll's settings (every ATOLL_*): the base of every shell. */
 export function agentBaseEnv(): Record<string, string> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) {
-    if (v !== undefined && !k.startsWith("ATOLL_AGENT_")) env[k] = v;
-  }
-  return env;
+  return userBaseEnv();
 }
 
 export class Session {

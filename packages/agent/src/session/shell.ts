@@ -10,6 +10,7 @@ import { bashPath } from "./bash.js";
 import { MarkerScanner } from "./marker.js";
 import { bashQuote, exportLines } from "./quote.js";
 import { descendantsOf, killTree, signalAll, signalNumber } from "../process/tree.js";
+import { oomShellLine } from "../process/oom.js";
 
 /** Commands longer than this (chars) are passed through a file instead of the shell's stdin. */
 const INLINE_COMMAND_MAX = 4096;
@@ -116,7 +117,8 @@ export class Shell {
     // Aliases defined in one command expand in later ones, as in an interactive shell.
     // Markers go to copies of the original stdout/stderr (fds 98/99), so a command that redirects
     // its shell's output (`exec >log`, `exec 2>&1`) cannot swallow them.
-    const init = ["builtin set +o history 2>/dev/null; builtin shopt -s expand_aliases; exec 98>&1 99>&2"];
+    // The shell raises its own oom_score_adj first, so it and all it forks die before the agent.
+    const init = [oomShellLine(), "builtin set +o history 2>/dev/null; builtin shopt -s expand_aliases; exec 98>&1 99>&2"];
     if (opts.restore) init.push(`[ -r ${bashQuote(opts.stateFile)} ] && builtin . ${bashQuote(opts.stateFile)} >/dev/null 2>&1`);
     this.child.stdin.write(init.join("\n") + "\n");
   }
