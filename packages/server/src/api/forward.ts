@@ -84,7 +84,37 @@ function parseObject(b: Buffer | undefined): Record<string, unknown> | undefined
 /** Observer of successful calls whose effect must survive sleep (sessions, env). */
 export type RecordCall = (path: string, req: Record<string, unknown>, res: Record<string, unknown>) => void;
 
-/** Pipes one request to the agent and its response back. Resolves when the exchange is over. */
+/** Requests with these methods may be sent twice without harm (RFC 9110 §9.2.2). */
+const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
+/** Largest request body kept in memory so a request can be sent again (bigger ones are never retried). */
+export const RETRY_BODY_MAX = 64 * 1024;
+/** How long a request waits for a restarting agent (entry.sh restarts it within ≈ 0.1–0.3 s). */
+export const RETRY_WINDOW_MS = 5_000;
+
+/**
+ * Whether a failed attempt may be sent again: only when the agent cannot have acted on it.
+ *  - ECONNREFUSED: nothing listens on the agent port (the agent is restarting): the request never
+ *    left this process, so any method is safe.
+ *  - ECONNRESET/EPIPE on a *reused* keep-alive socket before any response byte: the socket most
+ *    likely belonged to an agent instance that died meanwhile; safe for idempotent methods only
+ *    (a POST might have reached an agent that died while running it).
+ */
+function retriable(err: NodeJS.ErrnoException, method: string, reusedSocket: boolean): boolean {
+  if (err.code === "ECONNREFUSED") return true;
+  return reusedSocket && (err.code === "ECONNRESET" || err.code === "EPIPE") && IDEMPOTENT.has(method);
+}
+
+/** Closes a pool's idle sockets (they belong to an agent instance that is gone); busy ones are left alone. */
+function dropIdleSockets(agent: http.Agent): void {
+  for (const list of Object.values(agent.freeSockets)) for (const s of list ?? []) s.destroy();
+}
+
+/**
+ * Pipes one request to the agent and its response back. Resolves when the exchange is over.
+ * When the agent restarts under it (entry.sh brings a crashed agent back), a request that cannot
+ * have reached it is sent again with back-off for up to RETRY_WINDOW_MS (see `retriable`); its
+ * body (≤ RETRY_BODY_MAX) is kept for that while it streams through.
+ */
 export function forwardToAgent(req: IncomingMessage, res: ServerResponse, ep: SandboxEndpoint, agent: http.Agent, path: string, onDone: () => void, record?: RecordCall): void {
   let done = false;
   const finish = () => {
@@ -92,40 +122,73 @@ export function forwardToAgent(req: IncomingMessage, res: ServerResponse, ep: Sa
     done = true;
     onDone();
   };
-  const up = http.request({ host: ep.host, port: ep.agentPort, method: req.method, path, headers: requestHeaders(req, ep), agent });
+  const method = req.method ?? "GET";
+  const headers = requestHeaders(req, ep);
   const pathname = path.split("?", 1)[0]!;
-  const reqCopy = record && req.method === "POST" && RECORDED_PATHS.has(pathname) ? tap(req, MAX_RECORDED_BODY) : undefined;
-  up.on("response", (ures) => {
-    res.writeHead(ures.statusCode ?? 502, ures.statusMessage, responseHeaders(ures));
-    // Flush headers at once so streams (SSE) start immediately.
-    res.flushHeaders();
-    const resCopy = reqCopy && (ures.statusCode ?? 0) < 300 ? tap(ures, MAX_RECORDED_BODY) : undefined;
-    ures.pipe(res);
-    ures.on("error", () => res.destroy());
-    ures.on("end", () => {
-      if (resCopy) {
-        const q = parseObject(reqCopy!());
-        const a = parseObject(resCopy());
-        if (q && a) record!(pathname, q, a);
-      }
-      finish();
+  const reqCopy = record && method === "POST" && RECORDED_PATHS.has(pathname) ? tap(req, MAX_RECORDED_BODY) : undefined;
+  const body = tap(req, RETRY_BODY_MAX); // for a retry; undefined once the body outgrew the limit
+  const deadline = Date.now() + RETRY_WINDOW_MS;
+  let up: http.ClientRequest;
+  let attempt = 0;
+
+  const send = (replay?: Buffer) => {
+    attempt++;
+    const cur = http.request({ host: ep.host, port: ep.agentPort, method, path, headers, agent });
+    up = cur;
+    cur.on("response", (ures) => {
+      res.writeHead(ures.statusCode ?? 502, ures.statusMessage, responseHeaders(ures));
+      // Flush headers at once so streams (SSE) start immediately.
+      res.flushHeaders();
+      const resCopy = reqCopy && (ures.statusCode ?? 0) < 300 ? tap(ures, MAX_RECORDED_BODY) : undefined;
+      ures.pipe(res);
+      ures.on("error", () => res.destroy());
+      ures.on("end", () => {
+        if (resCopy) {
+          const q = parseObject(reqCopy!());
+          const a = parseObject(resCopy());
+          if (q && a) record!(pathname, q, a);
+        }
+        finish();
+      });
     });
-  });
-  up.on("error", (err) => {
+    cur.on("error", (err: NodeJS.ErrnoException) => {
+      if (cur !== up) return;
+      const callerGone = res.headersSent || res.destroyed || done;
+      if (err.code === "ECONNREFUSED" || err.code === "ECONNRESET" || err.code === "EPIPE") dropIdleSockets(agent);
+      if (!callerGone && Date.now() < deadline && retriable(err, method, cur.reusedSocket)) {
+        // The whole body must be at hand to send it again: wait for its end (small bodies only).
+        const again = () => {
+          const b = body();
+          if (b === undefined || done || res.destroyed) return fail(err);
+          setTimeout(() => (done || res.destroyed ? undefined : send(b)), Math.min(25 * 2 ** (attempt - 1), 250));
+        };
+        if (req.readableEnded) return again();
+        req.once("end", again);
+        req.resume(); // the pipe into the failed attempt is gone; keep reading into the tap
+        return;
+      }
+      fail(err);
+    });
+    if (replay) cur.end(replay);
+    else req.pipe(cur);
+  };
+
+  const fail = (err: NodeJS.ErrnoException) => {
     finish();
     if (res.headersSent || res.destroyed) {
       res.destroy();
       return;
     }
-    replyError(res, new AtollError(ErrorCode.SANDBOX_UNAVAILABLE, `Cannot reach the sandbox agent: ${(err as NodeJS.ErrnoException).code ?? err.message}`, { upstream: `${ep.host}:${ep.agentPort}` }));
-  });
+    replyError(res, new AtollError(ErrorCode.SANDBOX_UNAVAILABLE, `Cannot reach the sandbox agent: ${err.code ?? err.message}`, { upstream: `${ep.host}:${ep.agentPort}` }));
+  };
+
   // Caller went away before the response completed: abort the agent-side request too.
   res.on("close", () => {
     if (!res.writableFinished) up.destroy();
     finish();
   });
   req.on("error", () => up.destroy());
-  req.pipe(up);
+  send();
 }
 
 export interface ForwardDeps {

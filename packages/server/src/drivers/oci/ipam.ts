@@ -71,6 +71,15 @@ export class Ipam {
     }
   }
 
+  /** Who holds an address (the label given to allocate), or undefined when it is free. */
+  owner(ip: string): string | undefined {
+    try {
+      return readFileSync(path.join(this.dir, ip), "utf8");
+    } catch {
+      return undefined;
+    }
+  }
+
   /** Addresses held by owners whose label starts with prefix (for cleaning up after a crash). */
   heldBy(prefix: string): { ip: string; owner: string }[] {
     const out: { ip: string; owner: string }[] = [];

@@ -184,8 +184,15 @@ export async function tearDown(ctx: Ctx, rec: SandboxRecord, opts: { container?:
   await unmount(layout.diskMnt(name));
   const ip = rec.ip;
   if (ip) {
-    await deleteNetns(layout.netns(name), layout.veth(ip), ip, cfg.bridge);
-    if (!rec.egress) await setEgress(cfg, ip, true);
+    // The recorded address may be stale: after a reboot (/run wiped) its lease is gone and another
+    // sandbox may hold the address now. The veth, neighbour entry and egress rules named after it
+    // are then the other sandbox's: only our own netns (by name) is removed.
+    if (ctx.ipam.owner(ip) === layout.ipOwner(name)) {
+      await deleteNetns(layout.netns(name), layout.veth(ip), ip, cfg.bridge);
+      if (!rec.egress) await setEgress(cfg, ip, true);
+    } else {
+      await deleteNetns(layout.netns(name), "none");
+    }
     ctx.ipam.release(ip, layout.ipOwner(name));
     rec.ip = undefined;
     rec.pid = undefined;
