@@ -7,7 +7,7 @@ import { connect, createServer as createNetServer } from "node:net";
 import { after, before, describe, it } from "node:test";
 import WebSocket from "ws";
 import { API_KEY, expose, listen, send, startRig, type Rig } from "./preview-helpers.js";
-import { startUpstream } from "./preview-upstream.js";
+import { patternBytes, startUpstream } from "./preview-upstream.js";
 
 let rig: Rig;
 let up: ReturnType<typeof startUpstream>;
@@ -57,6 +57,36 @@ describe("preview HTTP", () => {
       assert.equal(info.sha256, sha(body));
     });
   }
+
+  it("large responses arrive intact to fast and slow readers at once (read buffers are reused)", async () => {
+    const n = 12 * 1024 * 1024 + 12345;
+    const want = sha(patternBytes(n));
+    // A slow reader makes the front door's client writes pending, so its read buffer must not be reused.
+    const fetchHash = (slow: boolean): Promise<{ status: number; len: number; hash: string }> =>
+      new Promise((resolve, reject) => {
+        const req = request({ host: "127.0.0.1", port: rig.doorPort, path: `/pattern?n=${n}`, headers: { host }, agent: false }, (res) => {
+          const h = createHash("sha256");
+          let len = 0;
+          let sincePause = 0;
+          res.on("data", (c: Buffer) => {
+            h.update(c);
+            len += c.length;
+            sincePause += c.length;
+            if (slow && sincePause >= 256 * 1024) {
+              sincePause = 0;
+              res.pause();
+              setTimeout(() => res.resume(), 2);
+            }
+          });
+          res.on("end", () => resolve({ status: res.statusCode!, len, hash: h.digest("hex") }));
+          res.on("error", reject);
+        });
+        req.on("error", reject);
+        req.end();
+      });
+    const results = await Promise.all([fetchHash(false), fetchHash(true), fetchHash(false), fetchHash(true)]);
+    for (const r of results) assert.deepEqual(r, { status: 200, len: n, hash: want });
+  });
 
   it("HEAD has no body and keeps the connection usable", async () => {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });

@@ -4,6 +4,13 @@ import { createHash } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { WebSocketServer } from "ws";
 
+/** n bytes that never repeat within 64 KiB blocks and differ block to block. */
+export function patternBytes(n: number): Buffer {
+  const b = Buffer.allocUnsafe(n);
+  for (let i = 0; i < n; i++) b[i] = (i * 31 + (i >>> 16) * 7 + (i >>> 8)) & 255;
+  return b;
+}
+
 export function startUpstream(): { server: Server; wss: WebSocketServer } {
   const server = createServer((req, res) => {
     const url = new URL(req.url!, "http://x");
@@ -21,6 +28,12 @@ export function startUpstream(): { server: Server; wss: WebSocketServer } {
         res.end();
       };
       return write();
+    }
+    if (url.pathname === "/pattern") {
+      // n bytes of patternBytes(): any reordered, dropped or overwritten byte changes the hash.
+      const body = patternBytes(Number(url.searchParams.get("n")));
+      res.writeHead(200, { "content-type": "application/octet-stream", "content-length": body.length });
+      return void res.end(body);
     }
     if (url.pathname === "/sse") {
       res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
