@@ -38,12 +38,12 @@ test("marker scanner: a different token is plain output; flush returns held byte
 
 test("log ring keeps the newest bytes on a UTF-8 boundary and counts what it dropped", () => {
   const ring = new LogRing(10);
-  ring.push("abcdef");
-  ring.push("ghijkl");
+  ring.push(Buffer.from("abcdef"));
+  ring.push(Buffer.from("ghijkl"));
   assert.equal(ring.text(), "cdefghijkl");
   assert.equal(ring.dropped, 2);
   const u = new LogRing(5);
-  u.push("€€€"); // 9 bytes
+  u.push(Buffer.from("€€€")); // 9 bytes
   assert.equal(u.text(), "€");
   assert.equal(u.dropped + Buffer.byteLength(u.text()), 9);
   assert.ok(u.size <= 5);

@@ -1,15 +1,17 @@
 // One background process: its bash, status, bounded logs and live subscribers.
 import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { StringDecoder } from "node:string_decoder";
 import type { ProcessInfo, ProcessStatus } from "@atoll/protocol";
+import { noteBytesRead } from "./gc.js";
 import { LogRing } from "./ring.js";
 import { signalNumber } from "./tree.js";
 
 export type StreamName = "stdout" | "stderr";
 
+/** A live reader: told when a stream has new output (it reads it from the ring with its own
+ *  cursor, so a slow reader never makes the agent hold more than the ring), and at the end. */
 export interface ProcSubscriber {
-  output(stream: StreamName, data: string): void;
+  output(stream: StreamName): void;
   exit(rec: ProcRecord): void;
 }
 
@@ -57,10 +59,10 @@ export class ProcRecord {
   attach(child: ChildProcess): void {
     this.child = child;
     this.pid = child.pid;
-    const decoders = { stdout: new StringDecoder("utf8"), stderr: new StringDecoder("utf8") };
     const onData = (stream: StreamName) => (b: Buffer) => {
+      noteBytesRead(b.length);
       if (this.done) return; // output of leftovers after the end is not part of the record
-      this.emit(stream, decoders[stream].write(b));
+      this.emit(stream, b);
     };
     child.stdout!.on("data", onData("stdout"));
     child.stderr!.on("data", onData("stderr"));
@@ -69,7 +71,7 @@ export class ProcRecord {
     });
     child.once("error", (e) => {
       if (this.done) return;
-      this.emit("stderr", `Cannot start process: ${e.message}\n`);
+      this.emit("stderr", Buffer.from(`Cannot start process: ${e.message}\n`));
       this.finish("error", 127, undefined);
     });
     child.once("exit", (code, signal) => {
@@ -79,7 +81,6 @@ export class ProcRecord {
       const fin = () => {
         if (settled) return;
         settled = true;
-        for (const s of ["stdout", "stderr"] as const) this.emit(s, decoders[s].end());
         const exitCode = code ?? 128 + signalNumber(signal ?? "SIGKILL");
         const status: ProcessStatus = this.killSignal || signal ? "killed" : code === 0 ? "completed" : "failed";
         this.finish(status, exitCode, signal ?? undefined);
@@ -93,10 +94,10 @@ export class ProcRecord {
     });
   }
 
-  private emit(stream: StreamName, s: string): void {
-    if (!s) return;
-    this.logs[stream].push(s);
-    for (const sub of this.subs) sub.output(stream, s);
+  private emit(stream: StreamName, b: Buffer): void {
+    if (!b.length) return;
+    this.logs[stream].push(b);
+    for (const sub of this.subs) sub.output(stream);
   }
 
   private finish(status: ProcessStatus, exitCode: number, signal: string | undefined): void {
@@ -106,6 +107,8 @@ export class ProcRecord {
     this.exitCode = exitCode;
     this.signal = signal ?? this.killSignal;
     this.endTime = new Date();
+    this.logs.stdout.seal();
+    this.logs.stderr.seal();
     for (const sub of [...this.subs]) sub.exit(this);
     this.subs.clear();
     this.resolveEnded();

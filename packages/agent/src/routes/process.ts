@@ -6,8 +6,11 @@ import type { ProcRecord, ProcSubscriber } from "../process/record.js";
 import { parseSignal } from "../process/tree.js";
 import { agentState } from "../session/state.js";
 
-/** A live stream reader may lag this many bytes before output is dropped for it (and reported). */
-const SUBSCRIBER_LAG_BYTES = 8 * 1024 * 1024;
+/** Unsent bytes a live stream reader may have queued before it stops getting live chunks and
+ *  catches up from the log rings on drain (so a slow reader costs at most this + the rings). */
+const STREAM_LAG_BYTES = 256 * 1024;
+/** Largest stdout/stderr event of a stream: small strings die young in V8 (cheap to collect). */
+const STREAM_CHUNK_BYTES = 64 * 1024;
 
 export function startResponse(rec: ProcRecord) {
   return { success: true, processId: rec.id, pid: rec.pid, command: rec.command, timestamp: nowIso() };
@@ -125,39 +128,56 @@ export function processRoutes(): Route[] {
           if (!res.destroyed) send(e);
         };
         emit({ type: "process_info", timestamp: nowIso(), processId: rec.id, command: rec.command, status: rec.status, pid: rec.pid });
-        // Replay what the rings hold (reporting what they dropped), then follow live.
+        // Replay what the rings hold (reporting what they dropped), then follow live. Each reader
+        // has a cursor per stream and reads from the rings itself, in events of at most
+        // STREAM_CHUNK_BYTES; past STREAM_LAG_BYTES unsent it waits for 'drain'. So a slow reader
+        // costs the agent about those two sizes, never pauses the process, and loses only what
+        // the ring dropped before it caught up (reported as `truncated`).
+        const sent = { stdout: 0, stderr: 0 };
         for (const k of ["stdout", "stderr"] as const) {
           const ring = rec.logs[k];
+          sent[k] = ring.dropped;
           if (ring.dropped > 0) emit({ type: "truncated", timestamp: nowIso(), processId: rec.id, stream: k, droppedBytes: ring.dropped, data: `${ring.dropped} earlier bytes of ${k} were dropped (log ring of ${ring.limit} bytes)` });
         }
-        for (const k of ["stdout", "stderr"] as const) {
-          const text = rec.logs[k].text();
-          if (text) emit({ type: k, timestamp: nowIso(), processId: rec.id, data: text });
-        }
-        if (rec.done) {
-          emit(exitEvent(rec));
-          res.end();
-          return;
-        }
-        let lagDropped = 0;
-        const sub: ProcSubscriber = {
-          output(stream, data) {
-            if (res.writableLength > SUBSCRIBER_LAG_BYTES) {
-              lagDropped += Buffer.byteLength(data);
-              return;
+        let waiting = false;
+        let ended = false;
+        const catchUp = () => {
+          waiting = false;
+          if (ended || res.destroyed) return;
+          for (const k of ["stdout", "stderr"] as const) {
+            const ring = rec.logs[k];
+            while (sent[k] < ring.end) {
+              if (res.writableLength > STREAM_LAG_BYTES) {
+                waiting = true;
+                res.once("drain", catchUp);
+                return;
+              }
+              if (sent[k] < ring.dropped) {
+                const n = ring.dropped - sent[k];
+                emit({ type: "truncated", timestamp: nowIso(), processId: rec.id, stream: k, droppedBytes: n, data: `${n} bytes of ${k} were dropped because this reader fell more than the log ring (${ring.limit} bytes) behind` });
+              }
+              const r = ring.read(sent[k], STREAM_CHUNK_BYTES);
+              if (r.end <= sent[k]) break; // nothing readable yet (a character still incomplete)
+              if (r.text) emit({ type: k, timestamp: nowIso(), processId: rec.id, data: r.text });
+              sent[k] = r.end;
             }
-            if (lagDropped > 0) {
-              emit({ type: "truncated", timestamp: nowIso(), processId: rec.id, droppedBytes: lagDropped, data: `${lagDropped} bytes were dropped because this reader fell behind` });
-              lagDropped = 0;
-            }
-            emit({ type: stream, timestamp: nowIso(), processId: rec.id, data });
-          },
-          exit(r) {
-            if (lagDropped > 0) emit({ type: "truncated", timestamp: nowIso(), processId: rec.id, droppedBytes: lagDropped, data: `${lagDropped} bytes were dropped because this reader fell behind` });
-            emit(exitEvent(r));
+          }
+          if (rec.done) {
+            ended = true;
+            emit(exitEvent(rec));
             res.end();
+          }
+        };
+        const sub: ProcSubscriber = {
+          output() {
+            if (!waiting) catchUp(); // while waiting, the 'drain' handler sends it
+          },
+          exit() {
+            if (!waiting) catchUp();
           },
         };
+        catchUp();
+        if (ended) return;
         rec.subs.add(sub);
         res.on("close", () => rec.subs.delete(sub));
       },
