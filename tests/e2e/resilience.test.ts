@@ -145,7 +145,7 @@ test("agent killed -9 inside a sandbox: entry.sh restarts it, calls keep succeed
   assert.match(bgPid, /^\d+$/);
   const agentPid = (await exec(atoll, id, "pgrep -f agent.mjs")).stdout.trim();
   assert.match(agentPid, /^\d+$/, "exactly one agent");
-  const { cgroup } = await hostResources(atoll.dataDir, id);
+  const { cgroup, ip } = await hostResources(atoll.dataDir, id);
   const hostPid = agentHostPid(cgroup);
   assert.ok(hostPid, "the agent is visible from the host");
 
@@ -154,6 +154,11 @@ test("agent killed -9 inside a sandbox: entry.sh restarts it, calls keep succeed
   const k = await exec(atoll, id, `setsid sh -c 'sleep 0.2; kill -9 ${agentPid}' >/dev/null 2>&1 < /dev/null &`);
   assert.equal(k.exitCode, 0);
   await waitFor("the agent to die", () => !pidAlive(hostPid), 10_000, 5);
+  // ...and for the control plane to close its pooled keep-alive sockets to the dead agent (they sit
+  // in CLOSE_WAIT until it reads their FIN). A POST sent in that same instant on such a socket
+  // cannot be told apart from one the agent read before dying: it gets 503, as an in-flight call
+  // does (docs/lifecycle.md). Every call after that instant must succeed.
+  await waitFor("pooled sockets to the dead agent to close", () => !sh("ss", ["-Htn", "state", "close-wait", "dst", `${ip}:3000`]).trim(), 5_000, 5);
   const t0 = performance.now();
   // Right away, while entry.sh is still restarting it: parallel and sequential calls all succeed.
   const parallel = await Promise.all([

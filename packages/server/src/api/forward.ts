@@ -95,13 +95,17 @@ export const RETRY_WINDOW_MS = 5_000;
  * Whether a failed attempt may be sent again: only when the agent cannot have acted on it.
  *  - ECONNREFUSED: nothing listens on the agent port (the agent is restarting): the request never
  *    left this process, so any method is safe.
- *  - ECONNRESET/EPIPE on a *reused* keep-alive socket before any response byte: the socket most
- *    likely belonged to an agent instance that died meanwhile; safe for idempotent methods only
- *    (a POST might have reached an agent that died while running it).
+ *  - a *reused* keep-alive socket failing before any response byte (its agent instance died):
+ *    - reset by the kernel ("read ECONNRESET", "write EPIPE": err.syscall set): the agent's socket
+ *      was gone when the request arrived, or died with the request unread in its receive queue
+ *      (Linux answers both with RST), so that agent never read it: safe for any method;
+ *    - closed without a reset ("socket hang up": no syscall): the agent may have read the request
+ *      and died while running it: only idempotent methods are sent again.
  */
 function retriable(err: NodeJS.ErrnoException, method: string, reusedSocket: boolean): boolean {
   if (err.code === "ECONNREFUSED") return true;
-  return reusedSocket && (err.code === "ECONNRESET" || err.code === "EPIPE") && IDEMPOTENT.has(method);
+  if (!reusedSocket || (err.code !== "ECONNRESET" && err.code !== "EPIPE")) return false;
+  return IDEMPOTENT.has(method) || err.syscall === "read" || err.syscall === "write";
 }
 
 /** Closes a pool's idle sockets (they belong to an agent instance that is gone); busy ones are left alone. */
