@@ -130,4 +130,35 @@ describe("response tracker", () => {
     t.push({ head: false, upgrade: false });
     assert.throws(() => t.feed(B("HTTP/1.1 101 Switching\r\n\r\n")));
   });
+  it("status lines: HTTP/1.0 and 1.1, three digits, reason optional; anything else is rejected", () => {
+    const feed = (head: string): number => {
+      let done = 0;
+      const t = new ResponseTracker({ onComplete: () => done++, onUpgrade: () => undefined });
+      t.push({ head: false, upgrade: false });
+      t.feed(B(head + "\r\nContent-Length: 0\r\n\r\n"));
+      return done;
+    };
+    for (const ok of ["HTTP/1.1 200 OK", "HTTP/1.0 404 Not Found", "HTTP/1.1 599 ", "HTTP/1.1 204 x y"]) assert.equal(feed(ok), 1, ok);
+    for (const bad of ["HTTP/1.2 200 OK", "HTTP/2.0 200 OK", "HTTP/1.1 20 OK", "HTTP/1.1 2000 OK", "HTTP/1.1 2x0 OK", "HTTP/1.1  200 OK", "http/1.1 200 OK", "HTTP/1.1 200\tOK"]) {
+      assert.throws(() => feed(bad), undefined, bad);
+    }
+  });
+});
+
+describe("routing", () => {
+  it("a repeated preview host is parsed once but its token is checked on every request", () => {
+    const host = `8080-box-${"a".repeat(16)}.localhost:1`;
+    let allowed = true;
+    let checks = 0;
+    const cfg = { domains: ["localhost"], apiKey: "k", ports: { authorize: () => (checks++, allowed) } };
+    const h = parseRequestHead(B(`GET /x HTTP/1.1\r\nHost: ${host}\r\n\r\n`))!;
+    assert.equal(routeRequest(h, cfg).kind, "forward");
+    allowed = false; // unexposed between two requests on the same connection
+    const r = routeRequest(h, cfg);
+    assert.equal(r.kind === "error" && r.code, "INVALID_TOKEN");
+    assert.equal(checks, 2);
+    const other = parseRequestHead(B(`GET /x HTTP/1.1\r\nHost: api.example.com\r\n\r\n`))!;
+    assert.equal(routeRequest(other, cfg).kind, "pass");
+    assert.equal(routeRequest(other, cfg).kind, "pass");
+  });
 });

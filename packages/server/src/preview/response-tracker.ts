@@ -16,6 +16,23 @@ const enum S { Head, Length, Chunked, UntilClose, Tunnel }
 
 export class ResponseError extends Error {}
 
+const CL_RE = /^\s*\d{1,15}\s*$/;
+
+/** "HTTP/1.x NNN[ reason]" without a regex (this runs once per response). */
+function statusLine(text: string): { minor: number; status: number } {
+  const ok =
+    text.startsWith("HTTP/1.") &&
+    (text.charCodeAt(7) === 48 || text.charCodeAt(7) === 49) &&
+    text.charCodeAt(8) === 32 &&
+    isDigit(text.charCodeAt(9)) &&
+    isDigit(text.charCodeAt(10)) &&
+    isDigit(text.charCodeAt(11)) &&
+    (text.length === 12 || text.charCodeAt(12) === 32);
+  if (!ok) throw new ResponseError("malformed status line");
+  return { minor: text.charCodeAt(7) - 48, status: (text.charCodeAt(9) - 48) * 100 + (text.charCodeAt(10) - 48) * 10 + (text.charCodeAt(11) - 48) };
+}
+const isDigit = (c: number): boolean => c >= 48 && c <= 57;
+
 export class ResponseTracker {
   readonly pending: PendingRequest[] = [];
   private s: S = S.Head;
@@ -106,10 +123,7 @@ export class ResponseTracker {
   }
 
   private onHead(text: string): void {
-    const m = /^HTTP\/1\.([01]) (\d{3})(?: |$)/.exec(text);
-    if (!m) throw new ResponseError("malformed status line");
-    const minor = Number(m[1]);
-    const status = Number(m[2]);
+    const { minor, status } = statusLine(text);
     const req = this.pending[0]!;
     if (status === 101) {
       if (!req.upgrade) throw new ResponseError("101 for a request that did not ask to upgrade");
@@ -126,8 +140,9 @@ export class ResponseTracker {
     const lower = text.toLowerCase();
     for (let k = lower.indexOf("\r\ncontent-length:"); k >= 0; k = lower.indexOf("\r\ncontent-length:", k + 2)) {
       const eol = lower.indexOf("\r\n", k + 2);
-      for (const part of lower.slice(k + 17, eol < 0 ? undefined : eol).split(",")) {
-        if (!/^\s*\d{1,15}\s*$/.test(part)) throw new ResponseError("invalid content-length");
+      const value = lower.slice(k + 17, eol < 0 ? undefined : eol);
+      for (const part of value.includes(",") ? value.split(",") : [value]) {
+        if (!CL_RE.test(part)) throw new ResponseError("invalid content-length");
         const x = Number(part);
         if (cl >= 0 && cl !== x) throw new ResponseError("conflicting content-length");
         cl = x;

@@ -1,7 +1,7 @@
 // Decides what the front door does with a request head: forward it to a sandbox port (preview
 // host or the /v1/sandboxes/:id/proxy/:port/* API route), answer an error, or pass the
 // connection to the control plane's HTTP server. Pure apart from the token lookup.
-import { ErrorCode, PREVIEW_TOKEN_HEADER, SANDBOX_ID_RE, parsePreviewHost, portProblem } from "@atoll/protocol";
+import { ErrorCode, PREVIEW_TOKEN_HEADER, SANDBOX_ID_RE, parsePreviewHost, portProblem, type PreviewTarget } from "@atoll/protocol";
 import type { RequestHead } from "./head.js";
 import { isAtollAuthorization, originForm, targetAuthority } from "./rewrite.js";
 
@@ -44,9 +44,30 @@ const invalidToken = (sandboxId: string, port: number): Route => ({
   context: { sandboxId, port },
 });
 
+/**
+ * parsePreviewHost, memoized per domain list: a keep-alive connection sends the same Host on
+ * every request. Only the parse is cached; the token is still checked on every request.
+ * Bounded: cleared when full, so hosts sent by clients cannot grow it without limit.
+ */
+const previewCache = new WeakMap<readonly string[], Map<string, PreviewTarget | null>>();
+const PREVIEW_CACHE_MAX = 4096;
+function previewTarget(host: string | undefined, domains: readonly string[]): PreviewTarget | null {
+  if (!host) return null;
+  let m = previewCache.get(domains);
+  if (!m) previewCache.set(domains, (m = new Map()));
+  let t = m.get(host);
+  if (t === undefined) {
+    t = parsePreviewHost(host, domains);
+    if (m.size >= PREVIEW_CACHE_MAX) m.clear();
+    m.set(host, t);
+  }
+  return t;
+}
+
 export function routeRequest(h: RequestHead, cfg: RouteConfig): Route {
-  const host = targetAuthority(h.target) ?? h.host;
-  const preview = parsePreviewHost(host, cfg.domains);
+  // Origin-form targets (the usual case) carry no authority: skip the regex.
+  const host = h.target.charCodeAt(0) === 47 ? h.host : (targetAuthority(h.target) ?? h.host);
+  const preview = previewTarget(host, cfg.domains);
   const target = originForm(h.target);
   if (preview) {
     if (!cfg.ports.authorize(preview.sandboxId, preview.port, preview.token)) return invalidToken(preview.sandboxId, preview.port);
