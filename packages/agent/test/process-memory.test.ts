@@ -1,6 +1,6 @@
 // A background process printing 200 MiB must not grow the agent: its logs are a bounded ring
 // (ATOLL_PROCESS_LOG_BYTES, 1 MiB default), and stream readers that stall or read slowly catch up
-// from the ring instead of making the agent buffer for them. Measured: +31-33 MiB peak.
+// from the ring instead of making the agent buffer for them. Measured: +31-35 MiB peak.
 // The test fails when the ring is effectively unbounded: ATOLL_TEST_RING_BYTES=4294967296 runs it
 // with a 4 GiB ring (measured: +680 MiB, assertion fails).
 import { after, before, test } from "node:test";
