@@ -139,6 +139,8 @@ test("agent killed -9 inside a sandbox: entry.sh restarts it, calls keep succeed
   const id = "rs-agent";
   assert.equal((await atoll.json("PUT", `/v1/sandboxes/${id}`, small)).status, 201);
   assert.equal((await atoll.json("POST", `/v1/sandboxes/${id}/api/session/create`, { id: "work", cwd: "/tmp" })).status, 200);
+  assert.equal((await atoll.json("POST", `/v1/sandboxes/${id}/api/env`, { envVars: { TOP_VAR: "top" } })).status, 200);
+  assert.equal((await exec(atoll, id, "echo $TOP_VAR")).stdout, "top\n");
   const bg = await atoll.json("POST", `/v1/sandboxes/${id}/api/process/start`, { command: "sleep 1000" });
   assert.equal(bg.status, 200, JSON.stringify(bg.body));
   const bgPid = (await exec(atoll, id, "pgrep -x sleep")).stdout.trim();
@@ -178,9 +180,14 @@ test("agent killed -9 inside a sandbox: entry.sh restarts it, calls keep succeed
   assert.match(newAgent, /^\d+$/);
   assert.notEqual(newAgent, agentPid);
   assert.equal((await exec(atoll, id, `kill -0 ${bgPid} && echo alive`)).stdout, "alive\n", "the background process survived the agent");
+  // What the new agent knows, as docs/agent.md ("When the agent itself dies") states it: if one of
+  // these changes, update the doc.
   const list = await atoll.json("GET", `/v1/sandboxes/${id}/api/process/list`);
+  assert.deepEqual(list.body.processes, [], "docs/agent.md: the process list is empty after an agent restart");
   const sess = await exec(atoll, id, "pwd", { sessionId: "work" });
-  console.log(`# agent restart: first calls answered ${firstMs.toFixed(0)} ms after the kill; process list after: ${JSON.stringify(list.body).slice(0, 200)}; session after: ${sess.status} ${JSON.stringify(sess.body).slice(0, 200)}`);
+  assert.equal(sess.body.code, "SESSION_NOT_FOUND", "docs/agent.md: named sessions are gone after an agent restart");
+  assert.equal((await exec(atoll, id, "echo \"[$TOP_VAR]\"")).stdout, "[]\n", "docs/agent.md: /api/env of the default session is gone");
+  console.log(`# agent restart: first calls answered ${firstMs.toFixed(0)} ms after the kill`);
 
   assert.equal((await atoll.json("DELETE", `/v1/sandboxes/${id}`)).status, 200);
 });
