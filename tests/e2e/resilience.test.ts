@@ -138,7 +138,7 @@ function agentHostPid(cgroup: string): number | undefined {
 test("agent killed -9 inside a sandbox: entry.sh restarts it, calls keep succeeding, background processes live on", { timeout: 120_000 }, async () => {
   const id = "rs-agent";
   assert.equal((await atoll.json("PUT", `/v1/sandboxes/${id}`, small)).status, 201);
-  assert.equal((await atoll.json("POST", `/v1/sandboxes/${id}/api/session/create`, { id: "work", cwd: "/tmp" })).status, 200);
+  assert.equal((await atoll.json("POST", `/v1/sandboxes/${id}/api/session/create`, { id: "work", cwd: "/tmp", env: { S_VAR: "in-session" } })).status, 200);
   assert.equal((await atoll.json("POST", `/v1/sandboxes/${id}/api/env`, { envVars: { TOP_VAR: "top" } })).status, 200);
   assert.equal((await exec(atoll, id, "echo $TOP_VAR")).stdout, "top\n");
   const bg = await atoll.json("POST", `/v1/sandboxes/${id}/api/process/start`, { command: "sleep 1000" });
@@ -184,8 +184,12 @@ test("agent killed -9 inside a sandbox: entry.sh restarts it, calls keep succeed
   // these changes, update the doc.
   const list = await atoll.json("GET", `/v1/sandboxes/${id}/api/process/list`);
   assert.deepEqual(list.body.processes, [], "docs/agent.md: the process list is empty after an agent restart");
-  const sess = await exec(atoll, id, "pwd", { sessionId: "work" });
-  assert.equal(sess.body.code, "SESSION_NOT_FOUND", "docs/agent.md: named sessions are gone after an agent restart");
+  // The new agent lost the named session; the control plane recreates it on the agent's
+  // SESSION_NOT_FOUND (as recorded: id, cwd, env) and sends the call again.
+  const sess = await exec(atoll, id, "pwd; echo $S_VAR", { sessionId: "work" });
+  assert.equal(sess.status, 200, JSON.stringify(sess.body));
+  assert.equal(sess.stdout, "/tmp\nin-session\n");
+  assert.equal((await exec(atoll, id, "echo nope", { sessionId: "never-made" })).body.code, "SESSION_NOT_FOUND");
   assert.equal((await exec(atoll, id, "echo \"[$TOP_VAR]\"")).stdout, "[]\n", "docs/agent.md: /api/env of the default session is gone");
   console.log(`# agent restart: first calls answered ${firstMs.toFixed(0)} ms after the kill`);
 

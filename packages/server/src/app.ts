@@ -69,7 +69,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     ...lifecycleRoutes(manager),
     ...snapshotRoutes(manager, stores.snapshots, config.maxJsonBody),
     ...templateRoutes(templates, config.maxJsonBody),
-    ...forwardRoutes({ runtime: manager, pools, record: (id, p, q, a) => manager.agentState.record(id, p, q, a) }),
+    ...forwardRoutes({ runtime: manager, pools, record: (id, p, q, a) => manager.agentState.record(id, p, q, a), restoreSessions: (id, ep, sid) => manager.agentState.restore(id, ep, sid) }),
   ];
   const table = new RouteTable<ApiRoute>();
   let compiled = 0;

@@ -83,6 +83,8 @@ function parseObject(b: Buffer | undefined): Record<string, unknown> | undefined
 
 /** Observer of successful calls whose effect must survive sleep (sessions, env). */
 export type RecordCall = (path: string, req: Record<string, unknown>, res: Record<string, unknown>) => void;
+/** Recreates a sandbox's recorded sessions after its agent lost them; true when `sessionId` was one. */
+export type RestoreSessions = (sessionId: string) => Promise<boolean>;
 
 /** Requests with these methods may be sent twice without harm (RFC 9110 §9.2.2). */
 const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE"]);
@@ -119,7 +121,7 @@ function dropIdleSockets(agent: http.Agent): void {
  * have reached it is sent again with back-off for up to RETRY_WINDOW_MS (see `retriable`); its
  * body (≤ RETRY_BODY_MAX) is kept for that while it streams through.
  */
-export function forwardToAgent(req: IncomingMessage, res: ServerResponse, ep: SandboxEndpoint, agent: http.Agent, path: string, onDone: () => void, record?: RecordCall): void {
+export function forwardToAgent(req: IncomingMessage, res: ServerResponse, ep: SandboxEndpoint, agent: http.Agent, path: string, onDone: () => void, record?: RecordCall, restore?: RestoreSessions): void {
   let done = false;
   const finish = () => {
     if (done) return;
@@ -134,12 +136,37 @@ export function forwardToAgent(req: IncomingMessage, res: ServerResponse, ep: Sa
   const deadline = Date.now() + RETRY_WINDOW_MS;
   let up: http.ClientRequest;
   let attempt = 0;
+  let restored = false;
 
   const send = (replay?: Buffer) => {
     attempt++;
     const cur = http.request({ host: ep.host, port: ep.agentPort, method, path, headers, agent });
     up = cur;
     cur.on("response", (ures) => {
+      // A session the agent lost by restarting: recreate the recorded ones, then send it once more
+      // (a SESSION_NOT_FOUND answer means the agent did nothing with the request).
+      if (ures.statusCode === 404 && restore && !restored && req.readableEnded && body() !== undefined) {
+        const b = body()!;
+        const parts: Buffer[] = [];
+        ures.on("data", (c: Buffer) => parts.push(c));
+        ures.on("error", () => res.destroy());
+        ures.on("end", () => {
+          const raw = Buffer.concat(parts);
+          const err = parseObject(raw);
+          const ctx = err?.context as Record<string, unknown> | undefined;
+          const sid = err?.code === "SESSION_NOT_FOUND" && typeof ctx?.sessionId === "string" ? ctx.sessionId : undefined;
+          const passOn = () => {
+            if (res.destroyed) return finish();
+            res.writeHead(404, ures.statusMessage, responseHeaders(ures));
+            res.end(raw);
+            finish();
+          };
+          if (!sid) return passOn();
+          restored = true;
+          restore(sid).then((ours) => (ours && !res.destroyed ? send(b) : passOn()), passOn);
+        });
+        return;
+      }
       res.writeHead(ures.statusCode ?? 502, ures.statusMessage, responseHeaders(ures));
       // Flush headers at once so streams (SSE) start immediately.
       res.flushHeaders();
@@ -200,6 +227,8 @@ export interface ForwardDeps {
   pools: AgentPools;
   /** Told about successful session/env calls (sandboxes/agent-state.ts). */
   record?: (id: string, path: string, req: Record<string, unknown>, res: Record<string, unknown>) => void;
+  /** Recreates recorded sessions an agent lost by restarting (sandboxes/agent-state.ts `restore`). */
+  restoreSessions?: (id: string, ep: SandboxEndpoint, sessionId: string) => Promise<boolean>;
 }
 
 export function forwardRoutes(deps: ForwardDeps): ApiRoute[] {
@@ -211,7 +240,8 @@ export function forwardRoutes(deps: ForwardDeps): ApiRoute[] {
     // Keep the caller's exact path encoding and query: strip "/v1/sandboxes/<id>".
     const path = req.url!.replace(/^\/v1\/sandboxes\/[^/?]+/, "");
     const record = deps.record;
-    forwardToAgent(req, res, ep, deps.pools.get(id, ep), path, release, record && ((p, q, a) => record(id, p, q, a)));
+    const restore = deps.restoreSessions;
+    forwardToAgent(req, res, ep, deps.pools.get(id, ep), path, release, record && ((p, q, a) => record(id, p, q, a)), restore && ((sid) => restore(id, ep, sid)));
   };
   return [{ method: "*", path: "/v1/sandboxes/:id/api/*", handler }];
 }

@@ -52,6 +52,25 @@ export class AgentStateRecorder {
     }
   }
 
+  private restoring = new Map<string, Promise<void>>();
+
+  /**
+   * The agent answered SESSION_NOT_FOUND for `sessionId` although it was created through us and
+   * never deleted: the agent restarted inside the running sandbox (crash, OOM) and lost its
+   * sessions. Recreates them all (once per sandbox at a time); true when `sessionId` was ours.
+   */
+  async restore(id: string, ep: SandboxEndpoint, sessionId: string): Promise<boolean> {
+    if (!this.stores.sandboxes.sessions(id).some((s) => s.id === sessionId)) return false;
+    let p = this.restoring.get(id);
+    if (!p) {
+      this.log.info(`sandbox ${id}: agent lost its sessions (restarted?); recreating them`);
+      p = this.replay(id, ep).finally(() => this.restoring.delete(id));
+      this.restoring.set(id, p);
+    }
+    await p;
+    return true;
+  }
+
   /** Recreates the sandbox's named sessions in a freshly woken agent. Failures are logged, not fatal. */
   async replay(id: string, ep: SandboxEndpoint): Promise<void> {
     for (const s of this.stores.sandboxes.sessions(id)) {
