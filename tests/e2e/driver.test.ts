@@ -64,7 +64,9 @@ describe("oci driver lifecycle", () => {
   });
 
   test("stop sends SIGTERM first: a server gets to flush within the grace period", async () => {
-    await sh(d, "life-a", `setsid sh -c 'trap "sleep 0.3; echo flushed > /workspace/flushed; exit 0" TERM; while :; do sleep 0.05; done' >/dev/null 2>&1 &`);
+    // The server says it is ready once its TERM trap is installed; stopping before that would race.
+    await sh(d, "life-a", `setsid sh -c 'trap "sleep 0.3; echo flushed > /workspace/flushed; exit 0" TERM; touch /workspace/trap-ready; while :; do sleep 0.05; done' >/dev/null 2>&1 &`);
+    for (let i = 0; i < 200 && (await sh(d, "life-a", "test -f /workspace/trap-ready")).code !== 0; i++) await new Promise((r) => setTimeout(r, 25));
     await d.stop("life-a");
     await d.start(spec("life-a"));
     assert.equal((await sh(d, "life-a", "cat /workspace/flushed")).out, "flushed\n");

@@ -140,7 +140,7 @@ describe("response tracker", () => {
     };
     for (const ok of ["HTTP/1.1 200 OK", "HTTP/1.0 404 Not Found", "HTTP/1.1 599 ", "HTTP/1.1 204 x y"]) assert.equal(feed(ok), 1, ok);
     for (const bad of ["HTTP/1.2 200 OK", "HTTP/2.0 200 OK", "HTTP/1.1 20 OK", "HTTP/1.1 2000 OK", "HTTP/1.1 2x0 OK", "HTTP/1.1  200 OK", "http/1.1 200 OK", "HTTP/1.1 200\tOK"]) {
-      assert.throws(() => feed(bad), undefined, bad);
+      assert.throws(() => feed(bad), Error, bad);
     }
   });
 });
