@@ -4,19 +4,10 @@
 // maps that import to a tiny stub so the client loads in Node.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { register } from "node:module";
+import { loadCloudflareSandbox } from "./cf-loader.js";
 import path from "node:path";
 import { startAgent, type Agent } from "./exec-harness.js";
 
-const stub = `export class Container { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }
-export function getContainer() { throw new Error("stub"); }
-export function switchPort(r) { return r; }`;
-const hooks = `const STUB = ${JSON.stringify("data:text/javascript," + encodeURIComponent(stub))};
-export async function resolve(specifier, context, next) {
-  if (specifier === "@cloudflare/containers") return { url: STUB, shortCircuit: true };
-  return next(specifier, context);
-}`;
-register("data:text/javascript," + encodeURIComponent(hooks));
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 let cf: any;
@@ -25,7 +16,7 @@ let agent: Agent;
 let client: any;
 
 before(async () => {
-  cf = await import("@cloudflare/sandbox");
+  cf = await loadCloudflareSandbox();
   agent = await startAgent();
   client = new cf.SandboxClient({ baseUrl: agent.url });
 });

@@ -5,16 +5,9 @@ import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import { register } from "node:module";
+import { loadCloudflareSandbox } from "./cf-loader.js";
 import { startAgent, type TestAgent } from "./files-helper.js";
 
-const stub = `export class Container {} export function getContainer() { throw new Error("stub"); } export function switchPort(r) { return r; }`;
-const hooks = `const STUB = ${JSON.stringify("data:text/javascript," + encodeURIComponent(stub))};
-export async function resolve(specifier, context, next) {
-  if (specifier === "@cloudflare/containers") return { url: STUB, shortCircuit: true };
-  return next(specifier, context);
-}`;
-register("data:text/javascript," + encodeURIComponent(hooks));
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 let cf: any;
@@ -24,7 +17,7 @@ let agent: TestAgent;
 let ws: string;
 
 before(async () => {
-  cf = await import("@cloudflare/sandbox");
+  cf = await loadCloudflareSandbox();
   agent = await startAgent();
   ws = agent.workspace;
   client = new cf.SandboxClient({ baseUrl: agent.url });

@@ -2,26 +2,17 @@
 // pointed at a real Atoll agent, create contexts, run Python and JavaScript with rich results and
 // errors, list and delete contexts. @cloudflare/containers is mapped to a stub (Workers-only import).
 import assert from "node:assert/strict";
-import { register } from "node:module";
+import { loadCloudflareSandbox } from "./cf-loader.js";
 import { after, before, describe, test } from "node:test";
 import { HAVE_ROOTFS, startAgent, type Agent } from "./interpreter-helpers.js";
 
-const stub = `export class Container { constructor(ctx, env) { this.ctx = ctx; this.env = env; } }
-export function getContainer() { throw new Error("stub"); }
-export function switchPort(r) { return r; }`;
-const hooks = `const STUB = ${JSON.stringify("data:text/javascript," + encodeURIComponent(stub))};
-export async function resolve(specifier, context, next) {
-  if (specifier === "@cloudflare/containers") return { url: STUB, shortCircuit: true };
-  return next(specifier, context);
-}`;
-register("data:text/javascript," + encodeURIComponent(hooks));
 
 describe("interpreter: Cloudflare's published client", () => {
   let agent: Agent;
   let ci: any;
   let client: any;
   before(async () => {
-    const cf: any = await import("@cloudflare/sandbox");
+    const cf: any = await loadCloudflareSandbox();
     agent = await startAgent();
     client = new cf.SandboxClient({ baseUrl: agent.base });
     ci = new cf.CodeInterpreter({ client });
