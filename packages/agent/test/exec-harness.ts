@@ -5,50 +5,11 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import http from "node:http";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
 import { SSEDecoder } from "@atoll/protocol";
 
-const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../../..");
-let bundle: Promise<string> | null = null;
-
-function agentBundle(): Promise<string> {
-  bundle ??= (async () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "atoll-exec-bundle-"));
-    process.once("exit", () => fs.rmSync(dir, { recursive: true, force: true }));
-    const out = path.join(dir, "agent.mjs");
-    await build({
-      entryPoints: [path.join(repo, "packages/agent/src/main.ts")],
-      outfile: out,
-      bundle: true,
-      platform: "node",
-      target: "node18",
-      format: "esm",
-      logLevel: "error",
-      banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-    });
-    return out;
-  })();
-  return bundle;
-}
-
-function agentCommand(file: string): string[] {
-  if (process.env.ATOLL_TEST_AGENT_NODE18 !== "1") return [process.execPath, file];
-  const r = process.env.ATOLL_TEST_ROOTFS ?? "/var/lib/atoll/images/base/current/rootfs";
-  const script = `mount --bind /tmp "$0/tmp" && mount --rbind /dev "$0/dev" && mount -t proc proc "$0/proc" && exec chroot "$0" /usr/bin/node "$1"`;
-  return ["unshare", "--mount", "--propagation", "private", "sh", "-c", script, r, file];
-}
-
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, "127.0.0.1", r));
-  const port = (s.address() as net.AddressInfo).port;
-  await new Promise((r) => s.close(r));
-  return port;
-}
+import { agentBundle, agentCommand, freePort } from "./agent-process.js";
 
 export interface Agent {
   url: string;
