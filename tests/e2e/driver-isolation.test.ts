@@ -123,6 +123,11 @@ describe("oci driver isolation", () => {
     assert.match(raw.out, /PermissionError|Operation not permitted/);
     const icmp = await sh(d, "iso-a", `python3 -c "import socket; socket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP); print('icmp-ok')"`);
     assert.equal(icmp.out, "icmp-ok\n");
+    // Another sandbox joining and leaving the bridge must not flush this one's pinned entry
+    // (a bridge whose MAC follows its ports would: the kernel flushes on every MAC change).
+    assert.equal(readFileSync("/sys/class/net/atoll0/addr_assign_type", "utf8").trim(), "3", "bridge MAC is fixed");
+    await d.start(spec("iso-tmp"));
+    await d.destroy("iso-tmp");
     const neigh = execFileSync("ip", ["neigh", "show", a.host, "dev", "atoll0"], { encoding: "utf8" });
     assert.match(neigh, /lladdr 02:42:[0-9a-f:]+ PERMANENT/);
   });

@@ -6,6 +6,7 @@ import path from "node:path";
 import { run } from "./exec.js";
 import type { ResolvedConfig } from "./config.js";
 import { intToIp, parseSubnet } from "./ipam.js";
+import { macFor } from "./netns.js";
 
 /** Chain names; suffixed for non-default bridges so two bridges never share chains. */
 export function chains(bridge: string) {
@@ -67,6 +68,13 @@ async function ensureBridge(cfg: ResolvedConfig): Promise<void> {
   const br = cfg.bridge;
   const exists = existsSync(`/sys/class/net/${br}`);
   if (!exists) await run("ip", ["link", "add", br, "type", "bridge"], { allowFail: true });
+  // A fixed MAC: a bridge without one takes its lowest port's MAC, and every such change
+  // (a sandbox's veth joining or leaving) makes the kernel flush ALL neighbour entries on the
+  // bridge, the permanent per-sandbox ones included (neigh_changeaddr).
+  const mac = macFor(sn.gateway);
+  if (readFileSync(`/sys/class/net/${br}/address`, "utf8").trim() !== mac || readFileSync(`/sys/class/net/${br}/addr_assign_type`, "utf8").trim() !== "3") {
+    await run("ip", ["link", "set", br, "address", mac]);
+  }
   // No IPv6 on the bridge: a sandbox must not reach the host over link-local addresses.
   try { writeFileSync(`/proc/sys/net/ipv6/conf/${br}/disable_ipv6`, "1"); } catch { /* no ipv6 */ }
   const addr = `${sn.gateway}/${sn.prefix}`;
