@@ -121,7 +121,7 @@ export async function startAtoll(opts: AtollOptions = {}): Promise<Atoll> {
 
   async function launch(): Promise<void> {
     output = "";
-    const c = spawn(process.execPath, ["--import", "tsx", BIN], { cwd: REPO_ROOT, env: { ...env, ATOLL_PORT: String(port) }, stdio: ["ignore", "pipe", "pipe"] });
+    const c = spawn(process.execPath, ["--import", "tsx", BIN], { cwd: REPO_ROOT, env: { ...env, ATOLL_PORT: String(port), ATOLL_STDIN_LIFELINE: "1" }, stdio: ["pipe", "pipe", "pipe"] });
     child = c;
     const onData = (d: Buffer) => {
       output += d.toString();
