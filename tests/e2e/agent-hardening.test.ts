@@ -3,7 +3,7 @@
 // memory hog started through the agent is what the OOM killer ends, not the agent (same pid after).
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { newDriver, removeDataDir, sh, spec } from "./driver-helpers.js";
+import { disposeDriver, newDriver, sh, spec } from "./driver-helpers.js";
 import type { OciDriver } from "../../packages/server/src/drivers/oci/index.js";
 
 const STARTUP = "{ env; echo adj=$(cat /proc/self/oom_score_adj); } >/tmp/startup.out; exec sleep 600";
@@ -27,9 +27,7 @@ describe("agent hardening in a real sandbox", () => {
     host = s.endpoint!.host;
   });
   after(async () => {
-    for (const id of await d.list()) await d.destroy(id);
-    await d.close();
-    removeDataDir(d.cfg.dataDir);
+    await disposeDriver(d);
   });
 
   /** The agent's pid and oom_score_adj, found by its command line. */

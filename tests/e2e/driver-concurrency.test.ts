@@ -2,7 +2,7 @@
 // parallel: host init, address allocation and names must never collide, nothing may leak.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { agentVersion, leftovers, newDriver, removeDataDir, spec } from "./driver-helpers.js";
+import { agentVersion, disposeDriver, leftovers, newDriver, spec } from "./driver-helpers.js";
 
 test("two drivers start and destroy sandboxes in parallel without collisions or leaks", async () => {
   const a = newDriver();
@@ -26,10 +26,6 @@ test("two drivers start and destroy sandboxes in parallel without collisions or 
     await Promise.all([...ids.map((id) => a.destroy(id)), ...ids.map((id) => b.destroy(id))]);
     for (const r of res) assert.deepEqual(leftovers(r), [], r.name);
   } finally {
-    for (const d of [a, b]) {
-      for (const id of await d.list()) await d.destroy(id);
-      await d.close();
-      removeDataDir(d.cfg.dataDir);
-    }
+    for (const d of [a, b]) await disposeDriver(d);
   }
 });

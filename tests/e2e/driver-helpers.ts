@@ -68,3 +68,10 @@ export function leftovers(res: ReturnType<OciDriver["resources"]>): string[] {
 export function removeDataDir(dir: string) {
   rmSync(dir, { recursive: true, force: true });
 }
+
+/** Test teardown: destroys every sandbox the driver has, closes it and removes its data dir. */
+export async function disposeDriver(d: OciDriver): Promise<void> {
+  for (const id of await d.list()) await d.destroy(id);
+  await d.close();
+  removeDataDir(d.cfg.dataDir);
+}

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import net from "node:net";
 import os from "node:os";
-import { canConnect, newDriver, removeDataDir, sh, spec } from "./driver-helpers.js";
+import { canConnect, disposeDriver, newDriver, sh, spec } from "./driver-helpers.js";
 import type { OciDriver } from "../../packages/server/src/drivers/oci/index.js";
 
 /** Inside a sandbox: exit 0 if a TCP connect to host:port succeeds within 2 s (bash /dev/tcp). */
@@ -37,9 +37,7 @@ describe("oci driver isolation", () => {
     hostProc.kill("SIGKILL");
     hostServer.close();
     rmSync(markerFile, { force: true });
-    for (const id of await d.list()) await d.destroy(id);
-    await d.close();
-    removeDataDir(d.cfg.dataDir);
+    await disposeDriver(d);
   });
 
   test("cannot read a marker file placed on the host", async () => {

@@ -3,7 +3,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, statSync } from "node:fs";
-import { agentVersion, newDriver, removeDataDir, sh, spec } from "./driver-helpers.js";
+import { agentVersion, disposeDriver, newDriver, sh, spec } from "./driver-helpers.js";
 import type { OciDriver } from "../../packages/server/src/drivers/oci/index.js";
 
 describe("oci driver limits", () => {
@@ -15,9 +15,7 @@ describe("oci driver limits", () => {
     neighbour = (await d.start(spec("lim-n"))).endpoint!.host;
   });
   after(async () => {
-    for (const id of await d.list()) await d.destroy(id);
-    await d.close();
-    removeDataDir(d.cfg.dataDir);
+    await disposeDriver(d);
   });
 
   test("limits land in the cgroup (memory = memory+swap, pids, cpu quota)", async () => {

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { agentVersion, leftovers, newDriver, removeDataDir, sh, spec } from "./driver-helpers.js";
+import { agentVersion, disposeDriver, leftovers, newDriver, sh, spec } from "./driver-helpers.js";
 import type { OciDriver } from "../../packages/server/src/drivers/oci/index.js";
 import { alive } from "../../packages/server/src/drivers/oci/pool.js";
 
@@ -16,9 +16,7 @@ describe("oci driver pool", () => {
     await d.pool.waitReady(1, 60_000);
   });
   after(async () => {
-    for (const id of await d.list()) await d.destroy(id);
-    await d.close();
-    removeDataDir(d.cfg.dataDir);
+    await disposeDriver(d);
   });
 
   test("a matching start claims a pre-started sandbox and the pool refills", async () => {

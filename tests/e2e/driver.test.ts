@@ -7,7 +7,7 @@ import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { AtollError } from "@atoll/protocol";
-import { agentVersion, leftovers, newDriver, removeDataDir, sh, spec } from "./driver-helpers.js";
+import { agentVersion, disposeDriver, leftovers, newDriver, sh, spec } from "./driver-helpers.js";
 import type { OciDriver } from "../../packages/server/src/drivers/oci/index.js";
 
 describe("oci driver lifecycle", () => {
@@ -17,9 +17,7 @@ describe("oci driver lifecycle", () => {
     await d.init();
   });
   after(async () => {
-    for (const id of await d.list()) await d.destroy(id);
-    await d.close();
-    removeDataDir(d.cfg.dataDir);
+    await disposeDriver(d);
   });
 
   test("start answers /api/version; inspect/list report it; start is idempotent", async () => {
@@ -148,9 +146,7 @@ describe("oci driver with runc", () => {
       await d.destroy("runc-a");
       assert.deepEqual(leftovers(res), []);
     } finally {
-      for (const id of await d.list()) await d.destroy(id);
-      await d.close();
-      removeDataDir(d.cfg.dataDir);
+      await disposeDriver(d);
     }
   });
 });
@@ -162,9 +158,7 @@ describe("oci driver settings and failures", () => {
     await d.init();
   });
   after(async () => {
-    for (const id of await d.list()) await d.destroy(id);
-    await d.close();
-    removeDataDir(d.cfg.dataDir);
+    await disposeDriver(d);
   });
 
   test("a start that fails reports SANDBOX_START_FAILED with the runtime's output and leaks nothing", async () => {

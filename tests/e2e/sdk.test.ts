@@ -9,7 +9,6 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "nod
 import { createServer, request as httpRequest } from "node:http";
 import os from "node:os";
 import path from "node:path";
-import { Readable } from "node:stream";
 import { WebSocket } from "ws";
 import {
   collectFile,
