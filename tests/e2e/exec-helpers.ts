@@ -1,7 +1,7 @@
 // Helpers for the exec/process/sessions e2e tests: agent calls through the control plane
 // (/v1/sandboxes/:id/api/*) and an SSE reader that records arrival times.
 import { SSEDecoder } from "@atoll/protocol";
-import type { Atoll } from "./harness.js";
+import { exec, type Atoll } from "./harness.js";
 
 export interface Timed {
   at: number;
@@ -80,7 +80,7 @@ export function agentCall(atoll: Atoll, id: string, method: string, route: strin
 
 /** Runs a command and returns the ExecResult body (asserting HTTP 200). */
 export async function run(atoll: Atoll, id: string, command: string, extra: Record<string, unknown> = {}): Promise<any> {
-  const r = await agentCall(atoll, id, "POST", "/execute", { command, ...extra });
+  const r = await exec(atoll, id, command, extra);
   if (r.status !== 200) throw new Error(`execute ${command} → ${r.status} ${JSON.stringify(r.body)}`);
   return r.body;
 }

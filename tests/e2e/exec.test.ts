@@ -2,7 +2,7 @@
 // sessions): results, exit codes, persistence, streaming timing, timeouts, concurrency, abort.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { startAtoll, type Atoll } from "./harness.js";
+import { createSandbox, startAtoll, type Atoll } from "./harness.js";
 import { Stream, agentCall, run, taggedPids } from "./exec-helpers.js";
 
 const ID = "e2e-exec";
@@ -10,8 +10,7 @@ let atoll: Atoll;
 
 before(async () => {
   atoll = await startAtoll();
-  const r = await atoll.json("PUT", `/v1/sandboxes/${ID}`, {});
-  assert.ok(r.status === 200 || r.status === 201, JSON.stringify(r.body));
+  await createSandbox(atoll, ID);
 });
 after(async () => {
   await atoll?.stop();

@@ -11,7 +11,7 @@ import path from "node:path";
 import { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { SSEDecoder } from "@atoll/protocol";
-import { startAtoll, type Atoll } from "./harness.js";
+import { createSandbox, startAtoll, type Atoll } from "./harness.js";
 
 const ID = "e2e-files";
 let atoll: Atoll;
@@ -41,8 +41,7 @@ async function readAll(res: http.IncomingMessage): Promise<Buffer> {
 before(async () => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), "atoll-e2e-files-"));
   atoll = await startAtoll();
-  const r = await atoll.json("PUT", `/v1/sandboxes/${ID}`, {});
-  assert.ok(r.status === 200 || r.status === 201, JSON.stringify(r.body));
+  await createSandbox(atoll, ID);
 });
 after(async () => {
   await atoll?.stop();

@@ -3,7 +3,7 @@
 // branches, and a tiny Node server that always answers 401 for the auth case.
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
-import { startAtoll, type Atoll } from "./harness.js";
+import { createSandbox, startAtoll, type Atoll } from "./harness.js";
 
 const ID = "e2e-git";
 const PASSWORD = "Sup3r-s3cret-t0ken";
@@ -19,8 +19,7 @@ const checkout = (body: Record<string, unknown>) => api("/git/checkout", body);
 
 before(async () => {
   atoll = await startAtoll();
-  const r = await atoll.json("PUT", `/v1/sandboxes/${ID}`, {});
-  assert.ok(r.status === 200 || r.status === 201, JSON.stringify(r.body));
+  await createSandbox(atoll, ID);
   await sh([
     "set -e",
     "export GIT_AUTHOR_NAME=t GIT_AUTHOR_EMAIL=t@t GIT_COMMITTER_NAME=t GIT_COMMITTER_EMAIL=t@t",

@@ -249,6 +249,13 @@ export async function waitFor<T>(what: string, check: () => Promise<T> | T, time
   }
 }
 
+/** Creates (or gets) a sandbox with PUT /v1/sandboxes/:id; throws unless the answer is 200 or 201. */
+export async function createSandbox(atoll: Atoll, id: string, body: Record<string, unknown> = {}): Promise<JsonResult> {
+  const r = await atoll.json("PUT", `/v1/sandboxes/${id}`, body);
+  if (r.status !== 200 && r.status !== 201) throw new Error(`Cannot create sandbox ${id}: ${r.status} ${JSON.stringify(r.body)}`);
+  return r;
+}
+
 /** Runs a command in a sandbox through the control plane (POST /api/execute); returns the agent's JSON. */
 export async function exec(atoll: Atoll, id: string, command: string, extra: Record<string, unknown> = {}): Promise<{ status: number; stdout: string; stderr: string; exitCode: number; body: any }> {
   // Bounded: a stuck call fails the test (and its cleanup runs) instead of hanging the run.

@@ -3,7 +3,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { SSEDecoder } from "@atoll/protocol";
-import { startAtoll, type Atoll } from "./harness.js";
+import { createSandbox, startAtoll, type Atoll } from "./harness.js";
 
 let atoll: Atoll;
 const ID = "interp-e2e";
@@ -40,8 +40,7 @@ async function context(language: string): Promise<string> {
 describe("code interpreter in a real sandbox", () => {
   before(async () => {
     atoll = await startAtoll({ poolSize: 0 });
-    const r = await atoll.json("PUT", `/v1/sandboxes/${ID}`, {});
-    assert.ok(r.status === 200 || r.status === 201, JSON.stringify(r.body));
+    await createSandbox(atoll, ID);
   });
   after(async () => {
     await atoll?.stop();

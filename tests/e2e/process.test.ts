@@ -2,7 +2,7 @@
 // inside the sandbox), logs replay + live, kill of the whole tree, statuses, kill-all.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { startAtoll, type Atoll } from "./harness.js";
+import { createSandbox, startAtoll, type Atoll } from "./harness.js";
 import { Stream, agentCall, run, taggedPids } from "./exec-helpers.js";
 
 const ID = "e2e-process";
@@ -10,8 +10,7 @@ let atoll: Atoll;
 
 before(async () => {
   atoll = await startAtoll();
-  const r = await atoll.json("PUT", `/v1/sandboxes/${ID}`, {});
-  assert.ok(r.status === 200 || r.status === 201, JSON.stringify(r.body));
+  await createSandbox(atoll, ID);
 });
 after(async () => {
   await atoll?.stop();

@@ -1,7 +1,7 @@
 // Sessions and setEnvVars in a real sandbox through the control plane.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { startAtoll, type Atoll } from "./harness.js";
+import { createSandbox, startAtoll, type Atoll } from "./harness.js";
 import { agentCall, run } from "./exec-helpers.js";
 
 const ID = "e2e-sessions";
@@ -9,8 +9,7 @@ let atoll: Atoll;
 
 before(async () => {
   atoll = await startAtoll();
-  const r = await atoll.json("PUT", `/v1/sandboxes/${ID}`, {});
-  assert.ok(r.status === 200 || r.status === 201, JSON.stringify(r.body));
+  await createSandbox(atoll, ID);
 });
 after(async () => {
   await atoll?.stop();
