@@ -2,7 +2,6 @@
 // (preview hosts under *.localhost), WebSockets with a message queue, and a sandbox running the
 // fixture server (fixtures/preview-server.js under Bun).
 import { readFileSync } from "node:fs";
-import { request, type Agent, type IncomingHttpHeaders } from "node:http";
 import WebSocket from "ws";
 import type { Sandbox } from "@atoll/sdk";
 
@@ -15,25 +14,7 @@ export async function startFixture(sb: Sandbox, port: number): Promise<void> {
   await p.waitForLog(`ready on ${port}`, 20_000);
 }
 
-export interface Res {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
-
-/** One request to 127.0.0.1:serverPort with an explicit Host header. */
-export function send(serverPort: number, host: string, opts: { method?: string; path?: string; headers?: Record<string, string>; body?: Buffer | string; agent?: Agent } = {}): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: "127.0.0.1", port: serverPort, method: opts.method ?? "GET", path: opts.path ?? "/", headers: { host, ...opts.headers }, agent: opts.agent ?? false }, (res) => {
-      const parts: Buffer[] = [];
-      res.on("data", (c: Buffer) => parts.push(c));
-      res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(parts) }));
-      res.on("error", reject);
-    });
-    req.on("error", reject);
-    req.end(opts.body);
-  });
-}
+export { send, sseArrivals, type Res } from "../../packages/server/test/http-client.js";
 
 export interface Msg {
   data: Buffer;

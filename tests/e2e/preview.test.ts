@@ -8,7 +8,7 @@ import { Agent, request } from "node:http";
 import { after, before, describe, it } from "node:test";
 import { createClient, getSandbox, type AtollClient, type Sandbox } from "@atoll/sdk";
 import { startAtoll, type Atoll } from "./harness.js";
-import { closed, nextMessage, openWs, send, startFixture } from "./preview-helpers.js";
+import { closed, nextMessage, openWs, send, sseArrivals, startFixture } from "./preview-helpers.js";
 
 let atoll: Atoll;
 let client: AtollClient;
@@ -101,23 +101,7 @@ describe("preview HTTP through a real sandbox", () => {
   });
 
   it("SSE events arrive one by one", async () => {
-    const arrivals: number[] = [];
-    await new Promise<void>((resolve, reject) => {
-      const req = request({ host: "127.0.0.1", port: atoll.port, path: "/sse", headers: { host }, agent: false }, (res) => {
-        let buf = "";
-        res.on("data", (c: Buffer) => {
-          buf += c.toString();
-          let k: number;
-          while ((k = buf.indexOf("\n\n")) >= 0) {
-            buf = buf.slice(k + 2);
-            arrivals.push(Date.now());
-          }
-        });
-        res.on("end", resolve);
-      });
-      req.on("error", reject);
-      req.end();
-    });
+    const { arrivals } = await sseArrivals(atoll.port, host, "/sse");
     assert.equal(arrivals.length, 5);
     assert.ok(arrivals[4]! - arrivals[0]! >= 300, `spread ${arrivals[4]! - arrivals[0]!} ms`);
   });

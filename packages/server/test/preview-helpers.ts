@@ -2,7 +2,7 @@
 // memory), a local "sandbox server" standing in for a server inside a sandbox, and a minimal
 // SandboxRuntime that points every sandbox at 127.0.0.1.
 import Database from "better-sqlite3";
-import { createServer as createHttpServer, request, type IncomingHttpHeaders, type Server as HttpServer } from "node:http";
+import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo, Server, Socket } from "node:net";
 import { AtollError, ErrorCode } from "@atoll/protocol";
 import type { SandboxRuntime } from "../src/contracts.js";
@@ -93,32 +93,7 @@ export async function listen(server: Server | HttpServer): Promise<number> {
   return (server.address() as AddressInfo).port;
 }
 
-export interface Res {
-  status: number;
-  headers: IncomingHttpHeaders;
-  body: Buffer;
-}
-
-/** One HTTP request to the front door with an explicit Host header (agent: false = fresh socket). */
-export function send(
-  doorPort: number,
-  host: string,
-  opts: { method?: string; path?: string; headers?: Record<string, string>; body?: Buffer | string; agent?: import("node:http").Agent } = {},
-): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      { host: "127.0.0.1", port: doorPort, method: opts.method ?? "GET", path: opts.path ?? "/", headers: { host, ...opts.headers }, agent: opts.agent ?? false },
-      (res) => {
-        const parts: Buffer[] = [];
-        res.on("data", (c: Buffer) => parts.push(c));
-        res.on("end", () => resolve({ status: res.statusCode!, headers: res.headers, body: Buffer.concat(parts) }));
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end(opts.body);
-  });
-}
+export { send, type Res } from "./http-client.js";
 
 export function previewHost(port: number, id: string, token: string, doorPort: number): string {
   return `${port}-${id}-${token}.localhost:${doorPort}`;

@@ -7,6 +7,7 @@ import { connect, createServer as createNetServer } from "node:net";
 import { after, before, describe, it } from "node:test";
 import WebSocket from "ws";
 import { API_KEY, expose, listen, send, startRig, type Rig } from "./preview-helpers.js";
+import { sseArrivals } from "./http-client.js";
 import { patternBytes, startUpstream } from "./preview-upstream.js";
 
 let rig: Rig;
@@ -162,24 +163,8 @@ describe("preview HTTP", () => {
   });
 
   it("SSE events arrive one by one", async () => {
-    const arrivals: number[] = [];
-    await new Promise<void>((resolve, reject) => {
-      const req = request({ host: "127.0.0.1", port: rig.doorPort, path: "/sse", headers: { host }, agent: false }, (res) => {
-        assert.equal(res.headers["content-type"], "text/event-stream");
-        let buf = "";
-        res.on("data", (c: Buffer) => {
-          buf += c.toString();
-          let k: number;
-          while ((k = buf.indexOf("\n\n")) >= 0) {
-            buf = buf.slice(k + 2);
-            arrivals.push(Date.now());
-          }
-        });
-        res.on("end", resolve);
-      });
-      req.on("error", reject);
-      req.end();
-    });
+    const { headers, arrivals } = await sseArrivals(rig.doorPort, host, "/sse");
+    assert.equal(headers["content-type"], "text/event-stream");
     assert.equal(arrivals.length, 5);
     // Sent 100 ms apart: if the proxy buffered, they would all arrive together.
     assert.ok(arrivals[4]! - arrivals[0]! >= 300, `events spread over ${arrivals[4]! - arrivals[0]!} ms`);
