@@ -3,7 +3,7 @@
 // template lists ports, creation also waits (bounded) until the first one accepts TCP connections,
 // so the server answers as soon as getSandbox/PUT returns. A server that never listens only
 // costs the wait: creation still succeeds (the agent is up; check the startup's output).
-import { connect } from "node:net";
+import { tcpProbe } from "../ports/probe.js";
 
 /** ATOLL_TEMPLATE_PORT_WAIT_MS: how long creation waits for a template's first port (0 = off). */
 export const DEFAULT_PORT_WAIT_MS = 10_000;
@@ -11,20 +11,6 @@ export const DEFAULT_PORT_WAIT_MS = 10_000;
 export function portWaitMs(env: NodeJS.ProcessEnv = process.env): number {
   const n = Number(env.ATOLL_TEMPLATE_PORT_WAIT_MS ?? DEFAULT_PORT_WAIT_MS);
   return Number.isFinite(n) && n >= 0 ? n : DEFAULT_PORT_WAIT_MS;
-}
-
-function tryConnect(host: string, port: number, timeoutMs: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = connect({ host, port });
-    const done = (ok: boolean) => {
-      clearTimeout(t);
-      s.destroy();
-      resolve(ok);
-    };
-    const t = setTimeout(() => done(false), timeoutMs);
-    s.once("connect", () => done(true));
-    s.once("error", () => done(false));
-  });
 }
 
 /**
@@ -37,7 +23,7 @@ export async function waitForFirstPort(host: string, ports: number[] | undefined
   if (!port || timeoutMs <= 0) return null;
   const t0 = Date.now();
   while (Date.now() - t0 < timeoutMs) {
-    if (await tryConnect(host, port, Math.min(500, timeoutMs))) return Date.now() - t0;
+    if (await tcpProbe(host, port, Math.min(500, timeoutMs))) return Date.now() - t0;
     await new Promise((r) => setTimeout(r, 25));
   }
   return null;
