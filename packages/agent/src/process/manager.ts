@@ -3,7 +3,7 @@
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
-import { AtollError, DEFAULT_SESSION_ID, ErrorCode } from "@atoll/protocol";
+import { AtollError, DEFAULT_SESSION_ID, ErrorCode, type StartProcessRequest } from "@atoll/protocol";
 import { bashPath } from "../session/bash.js";
 import type { SessionManager } from "../session/manager.js";
 import { bashQuote, exportLines } from "../session/quote.js";
@@ -19,14 +19,8 @@ const MAX_FINISHED = Number(process.env.ATOLL_PROCESS_MAX_FINISHED) > 0 ? Number
 /** Total log bytes kept for finished records (env ATOLL_PROCESS_FINISHED_LOG_BYTES, default 64 MiB). */
 const FINISHED_LOG_BUDGET = Number(process.env.ATOLL_PROCESS_FINISHED_LOG_BYTES) > 0 ? Number(process.env.ATOLL_PROCESS_FINISHED_LOG_BYTES) : 64 * 1024 * 1024;
 
-export interface StartOptions {
-  command: string;
-  processId?: string;
-  sessionId?: string;
-  env?: Record<string, string>;
-  cwd?: string;
-  timeoutMs?: number;
-}
+/** The fields of the wire request the manager uses. */
+export type StartOptions = Pick<StartProcessRequest, "command" | "processId" | "sessionId" | "env" | "cwd" | "timeoutMs">;
 
 export class ProcessManager {
   private procs = new Map<string, ProcRecord>();
