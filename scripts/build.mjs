@@ -1,39 +1,31 @@
-// Builds the bundles: the agent (one file, bind-mounted into every sandbox) and the CLI/server.
+// Builds what is bind-mounted into every sandbox (packages/agent/dist): the agent (one file), the
+// code interpreter's executors next to it, and esbuild's native binary for TypeScript cells.
 import { build } from "esbuild";
-import { mkdirSync } from "node:fs";
+import { chmodSync, copyFileSync, cpSync, mkdirSync, readdirSync } from "node:fs";
+import { createRequire } from "node:module";
 
-mkdirSync("packages/agent/dist", { recursive: true });
-await build({
-  entryPoints: ["packages/agent/src/main.ts"],
-  outfile: "packages/agent/dist/agent.mjs",
-  bundle: true,
-  platform: "node",
-  target: "node18",
-  format: "esm",
-  banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  logLevel: "warning",
-});
-console.log("built packages/agent/dist/agent.mjs");
+const DIST = "packages/agent/dist";
 
-// Code interpreter runtime, next to agent.mjs: the JS/TS executor bundle, the Python executor,
-// and esbuild's native binary (the JS executor runs it to transpile TypeScript cells).
-{
-  const { cpSync, readdirSync, copyFileSync, chmodSync } = await import("node:fs");
-  const { createRequire } = await import("node:module");
-  await build({
-    entryPoints: ["packages/agent/src/interpreter/js-runner/main.ts"],
-    outfile: "packages/agent/dist/js_runner.mjs",
+/** One ESM file for the sandbox's Node (18+); bundled CommonJS deps (esbuild's JS API) need require(). */
+function bundleForSandbox(entry, outfile) {
+  return build({
+    entryPoints: [entry],
+    outfile,
     bundle: true,
     platform: "node",
     target: "node18",
     format: "esm",
-    // esbuild's own JS API is bundled in (TypeScript cells) and needs require().
     banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
     logLevel: "warning",
   });
-  for (const f of readdirSync("packages/agent/runtime")) cpSync(`packages/agent/runtime/${f}`, `packages/agent/dist/${f}`);
-  const esbuildBin = createRequire(import.meta.url).resolve("@esbuild/linux-x64/bin/esbuild");
-  copyFileSync(esbuildBin, "packages/agent/dist/esbuild");
-  chmodSync("packages/agent/dist/esbuild", 0o755);
-  console.log("built packages/agent/dist/{js_runner.mjs,python_runner.py,esbuild}");
 }
+
+mkdirSync(DIST, { recursive: true });
+await bundleForSandbox("packages/agent/src/main.ts", `${DIST}/agent.mjs`);
+console.log(`built ${DIST}/agent.mjs`);
+
+await bundleForSandbox("packages/agent/src/interpreter/js-runner/main.ts", `${DIST}/js_runner.mjs`);
+for (const f of readdirSync("packages/agent/runtime")) cpSync(`packages/agent/runtime/${f}`, `${DIST}/${f}`);
+copyFileSync(createRequire(import.meta.url).resolve("@esbuild/linux-x64/bin/esbuild"), `${DIST}/esbuild`);
+chmodSync(`${DIST}/esbuild`, 0o755);
+console.log(`built ${DIST}/{js_runner.mjs,python_runner.py,entry.sh,esbuild}`);
