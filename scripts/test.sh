@@ -9,6 +9,6 @@ bash scripts/setup.sh --test
 echo "[test] typecheck"
 npx tsc -p tsconfig.json --noEmit
 shopt -s nullglob
-FILES=(packages/*/test/*.test.ts tests/e2e/*.test.ts)
+FILES=(packages/*/test/*.test.ts tests/e2e/*.test.ts tests/security/*.test.ts)
 echo "[test] ${#FILES[@]} test files"
 exec node --import tsx --test --test-concurrency="${ATOLL_TEST_CONCURRENCY:-1}" --test-timeout=600000 "${FILES[@]}"
