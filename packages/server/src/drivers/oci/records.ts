@@ -30,6 +30,17 @@ export interface SandboxRecord {
   pid?: number;
   /** Pool entries: pid of the control plane that owns them (stale entries of dead pids are reaped). */
   poolOwnerPid?: number;
+  /**
+   * Host uid (and gid) of root inside this sandbox: the first id of its user-namespace range
+   * (uidCount ids). Assigned by the first start, kept across restarts, gone with the sandbox.
+   * Read it through rootHostUid(), the one place other code asks "who is this sandbox on the host".
+   */
+  rootUid?: number;
+}
+
+/** The host uid (= gid) that root inside the sandbox maps to; undefined before its first start. */
+export function rootHostUid(rec: SandboxRecord): number | undefined {
+  return rec.rootUid;
 }
 
 export class Layout {

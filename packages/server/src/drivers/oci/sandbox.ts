@@ -103,6 +103,7 @@ export async function bringUp(ctx: Ctx, rec: SandboxRecord): Promise<string> {
     if (!existsSync(rec.rootfs)) {
       throw new AtollError(ErrorCode.TEMPLATE_NOT_FOUND, `Cannot start sandbox ${rec.id ?? name}: template rootfs ${rec.rootfs} does not exist${rec.template === "base" ? " (build it: images/base/build.sh)" : ""}`, { id: rec.id ?? name, template: rec.template });
     }
+    rec.rootUid ??= cfg.uidBase;
     const lower = await shiftedBase(rec.rootfs, cfg.uidBase, cfg.uidCount);
     trace("lower");
     await ensureDisk(layout.disk(name), rec.limits.diskMiB);
@@ -126,7 +127,7 @@ export async function bringUp(ctx: Ctx, rec: SandboxRecord): Promise<string> {
       rootfs: layout.rootfs(name),
       hostname: HOSTNAME,
       cgroupsPath: layout.cgroupsPath(name),
-      uidBase: cfg.uidBase,
+      uidBase: rec.rootUid,
       uidCount: cfg.uidCount,
       limits: rec.limits,
       env: rec.env,
