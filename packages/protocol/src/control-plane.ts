@@ -1,4 +1,5 @@
-// REST contract of the control plane (/v1). Shared by server, SDK and CLI.
+// REST contract of the control plane (/v1). Shared by server, SDK and CLI. Every route is declared
+// with its schemas in v1/routes.ts (OpenAPI: GET /v1/openapi.json, docs/openapi.json).
 //
 //   GET    /v1/health                                  (no auth) → { ok, version }
 //   GET    /v1/sandboxes                               → { sandboxes: SandboxInfo[] }
@@ -19,93 +20,27 @@
 //   POST   /v1/templates               TemplateRequest   → TemplateInfo
 //   GET    /v1/templates                                 → { templates: TemplateInfo[] }
 //   DELETE /v1/templates/:name                           → { success, name }
-// Every error is an ErrorResponse. Every /v1 call except health needs "Authorization: Bearer <key>".
+//   GET    /v1/openapi.json                             (no auth) → the OpenAPI 3.1 document
+// Every error is an ErrorResponse. Every /v1 call except those two needs "Authorization: Bearer <key>".
+
+import type { Static } from "@sinclair/typebox";
+import type * as S from "./v1/schemas.js";
 
 export const API_PREFIX = "/v1";
 export const PREVIEW_TOKEN_HEADER = "x-atoll-preview-token";
 
-export type SandboxStatus = "creating" | "running" | "sleeping" | "paused" | "stopped" | "error" | "destroying";
-
-export interface SandboxLimits {
-  /** CPU cores (fractional allowed). */
-  cpu: number;
-  memoryMiB: number;
-  pids: number;
-  diskMiB: number;
-}
-
-export interface CreateSandboxRequest {
-  envVars?: Record<string, string>;
-  sleepAfter?: string | number;
-  keepAlive?: boolean;
-  template?: string;
-  fromSnapshot?: string;
-  limits?: Partial<SandboxLimits>;
-}
-
-export interface UpdateSandboxRequest {
-  sleepAfter?: string | number;
-  keepAlive?: boolean;
-}
-
-export interface SandboxInfo {
-  id: string;
-  status: SandboxStatus;
-  driver: string;
-  template: string;
-  createdAt: string;
-  lastActiveAt: string;
-  /** Milliseconds of inactivity before the sandbox sleeps. */
-  sleepAfterMs: number;
-  keepAlive: boolean;
-  limits: SandboxLimits;
-  /** True when this call created the sandbox (PUT only). */
-  created?: boolean;
-}
-
-export interface ExposePortRequest {
-  port: number;
-  name?: string;
-  hostname?: string;
-}
-
-export interface ExposePortResult {
-  url: string;
-  port: number;
-  name?: string;
-}
-
-export interface ExposedPortInfo {
-  url: string;
-  port: number;
-  name?: string;
-  status: "active" | "inactive";
-}
-
-export interface SnapshotInfo {
-  name: string;
-  sandboxId: string;
-  createdAt: string;
-  sizeBytes: number;
-}
-
-export interface TemplateSource {
-  type: "oci-archive" | "oci-layout" | "rootfs";
-  /** A path on the control plane's host. */
-  path: string;
-}
-
-export interface TemplateRequest {
-  name: string;
-  source: TemplateSource;
-  env?: Record<string, string>;
-  workdir?: string;
-  ports?: number[];
-  /** Shell command run inside the sandbox before it is reported ready (the startup.sh pattern). */
-  startup?: string;
-}
-
-export interface TemplateInfo extends Omit<TemplateRequest, "source"> {
-  createdAt: string;
-  source: TemplateSource;
-}
+// The types are derived from the JSON Schemas in v1/schemas.ts (the one declaration of these
+// shapes; the OpenAPI document is built from the same). Type-only import: loading this module
+// does not load the schema library.
+export type SandboxStatus = Static<typeof S.SandboxStatus>;
+export type SandboxLimits = Static<typeof S.SandboxLimits>;
+export type CreateSandboxRequest = Static<typeof S.CreateSandboxRequest>;
+export type UpdateSandboxRequest = Static<typeof S.UpdateSandboxRequest>;
+export type SandboxInfo = Static<typeof S.SandboxInfo>;
+export type ExposePortRequest = Static<typeof S.ExposePortRequest>;
+export type ExposePortResult = Static<typeof S.ExposePortResult>;
+export type ExposedPortInfo = Static<typeof S.ExposedPortInfo>;
+export type SnapshotInfo = Static<typeof S.SnapshotInfo>;
+export type TemplateSource = Static<typeof S.TemplateSource>;
+export type TemplateRequest = Static<typeof S.TemplateRequest>;
+export type TemplateInfo = Static<typeof S.TemplateInfo>;

@@ -7,3 +7,4 @@ export * from "./agent-api.js";
 export * from "./routing.js";
 export * from "./files-api.js";
 export * from "./interpreter-api.js";
+export * from "./version.js";

@@ -4,7 +4,7 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { Server as NetServer, Socket } from "node:net";
 import { AtollError, ErrorCode, RouteTable, errorBody } from "@atoll/protocol";
-import { healthRoutes, sandboxRoutes, lifecycleRoutes, snapshotRoutes, templateRoutes, forwardRoutes, AgentPools } from "./api/index.js";
+import { healthRoutes, openApiRoutes, sandboxRoutes, lifecycleRoutes, snapshotRoutes, templateRoutes, forwardRoutes, AgentPools } from "./api/index.js";
 import { loadApiKey, makeAuthChecker } from "./auth.js";
 import type { ServerConfig } from "./config.js";
 import type { Driver } from "./drivers/types.js";
@@ -65,6 +65,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
 
   const routes: ApiRoute[] = [
     ...healthRoutes(),
+    ...openApiRoutes(),
     ...sandboxRoutes(manager, config.maxJsonBody),
     ...lifecycleRoutes(manager),
     ...snapshotRoutes(manager, stores.snapshots, config.maxJsonBody),

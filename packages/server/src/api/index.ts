@@ -1,14 +1,13 @@
 // The /v1 API: composes the route lists of every module. Other modules (ports, proxy) add
 // their lists in app.ts next to these.
-import { API_PREFIX } from "@atoll/protocol";
+import { API_PREFIX, VERSION } from "@atoll/protocol";
 import { reply, type ApiRoute } from "../http.js";
-
-export const VERSION = "0.1.0";
 
 export function healthRoutes(): ApiRoute[] {
   return [{ method: "GET", path: `${API_PREFIX}/health`, auth: false, handler: ({ res }) => reply(res, 200, { ok: true, version: VERSION }) }];
 }
 
+export { openApiRoutes } from "./openapi.js";
 export { sandboxRoutes } from "./sandboxes.js";
 export { lifecycleRoutes } from "./lifecycle.js";
 export { snapshotRoutes } from "./snapshots.js";
