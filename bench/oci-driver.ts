@@ -5,7 +5,8 @@ import { parseArgs } from "node:util";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { createOciDriver, crunBaseline } from "../packages/server/src/drivers/oci/index.js";
+import { createOciDriver } from "../packages/server/src/drivers/oci/index.js";
+import { crunBaseline } from "./lib/crun-baseline.js";
 
 const { values } = parseArgs({ options: { n: { type: "string", default: "10" } } });
 const N = Number(values.n);

@@ -4,7 +4,7 @@
 //   --pool:   warm-pool size (pre-started sandboxes); --gap-ms paces creates so the pool can refill
 //   --cold-n: also measure N creates with the pool disabled (0 skips)
 import { parseArgs } from "node:util";
-import { crunBaseline } from "../packages/server/src/drivers/oci/index.js";
+import { crunBaseline } from "./lib/crun-baseline.js";
 import { BASE_IMAGE, startAtoll, type Atoll } from "../tests/e2e/harness.js";
 
 const { values } = parseArgs({

@@ -2,9 +2,6 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { AtollError, ErrorCode, codeForErrno, errorBody } from "@atoll/protocol";
 
-/** Bodies of /v1 JSON calls are small; file data goes through streaming routes. */
-export const MAX_API_JSON = 16 * 1024 * 1024;
-
 export interface ApiContext {
   req: IncomingMessage;
   res: ServerResponse;
@@ -21,7 +18,8 @@ export interface ApiRoute {
   auth?: boolean;
 }
 
-export async function jsonBody<T = Record<string, unknown>>(req: IncomingMessage, limit = MAX_API_JSON): Promise<T> {
+/** Reads a JSON body of at most `limit` bytes (config.maxJsonBody: /v1 bodies are small; file data streams). */
+export async function jsonBody<T = Record<string, unknown>>(req: IncomingMessage, limit: number): Promise<T> {
   const parts: Buffer[] = [];
   let total = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {

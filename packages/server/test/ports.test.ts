@@ -1,7 +1,7 @@
 // Ports and tokens: token format and comparison, expose/unexpose rules and errors, preview URL
 // formatting, and tokens persisted across a store re-open (control-plane restart).
 import assert from "node:assert/strict";
-import Database from "better-sqlite3";
+import { openDatabase, type Db } from "../src/store/db.js";
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -12,7 +12,7 @@ import { PortStore } from "../src/ports/store.js";
 import { generateToken, secretEquals, tokenMatches } from "../src/ports/tokens.js";
 import { TestRuntime } from "./preview-helpers.js";
 
-function service(db = new Database(":memory:"), serverPort = 8787) {
+function service(db = openDatabase(":memory:"), serverPort = 8787) {
   const runtime = new TestRuntime();
   runtime.ids.add("box");
   return { runtime, svc: new PortService({ store: new PortStore(db), runtime, serverPort: () => serverPort }) };
@@ -106,10 +106,10 @@ describe("PortService", () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), "atoll-ports-"));
     try {
       const file = path.join(dir, "atoll.db");
-      const a = service(new Database(file));
+      const a = service(openDatabase(file));
       const url = a.svc.expose("box", 8080, { hostname: "localhost" }).url;
       const t = /-([a-z0-9_-]{16})\./.exec(url)![1]!;
-      const b = service(new Database(file));
+      const b = service(openDatabase(file));
       assert.equal(b.svc.authorize("box", 8080, t), true);
       assert.equal(code(() => b.svc.expose("box", 8080, { hostname: "localhost" })), "PORT_ALREADY_EXPOSED");
     } finally {

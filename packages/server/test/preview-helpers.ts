@@ -1,7 +1,7 @@
 // Test rig for the front door: a real front door on loopback, a real port store (SQLite in
 // memory), a local "sandbox server" standing in for a server inside a sandbox, and a minimal
 // SandboxRuntime that points every sandbox at 127.0.0.1.
-import Database from "better-sqlite3";
+import { openDatabase, type Db } from "../src/store/db.js";
 import { createServer as createHttpServer, type Server as HttpServer } from "node:http";
 import type { AddressInfo, Server, Socket } from "node:net";
 import { AtollError, ErrorCode } from "@atoll/protocol";
@@ -53,7 +53,7 @@ export interface Rig {
 /** Starts a front door whose non-preview connections go to a tiny "control plane" that answers {api:true}. */
 export async function startRig(): Promise<Rig> {
   const runtime = new TestRuntime();
-  const store = new PortStore(new Database(":memory:"));
+  const store = new PortStore(openDatabase(":memory:"));
   let doorPort = 0;
   const ports = new PortService({ store, runtime, serverPort: () => doorPort });
   // The "control plane": {api:true} for everything, except the /proxy fallback (as app.ts installs it).

@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, rm, writeFile, readdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { after, before, describe, it } from "node:test";
-import Database from "better-sqlite3";
+import { openDatabase, type Db } from "../src/store/db.js";
 import { AtollError } from "@atoll/protocol";
 import { TemplateRegistry } from "../src/templates/registry.js";
 import { dockerSave, tarOf } from "./templates-fixtures.js";
@@ -16,7 +16,7 @@ let archive: string;
 let rootfsDir: string;
 const inUse = new Map<string, string[]>();
 let reg: TemplateRegistry;
-let db: Database.Database;
+let db: Db;
 
 before(async () => {
   tmp = await mkdtemp(path.join(tmpdir(), "atoll-tpl-reg-"));
@@ -34,7 +34,7 @@ before(async () => {
   for (const f of ["sh", "bash", "tini", "node"]) await writeFile(path.join(rootfsDir, "usr/bin", f), "#!");
   const { symlink } = await import("node:fs/promises");
   await symlink("usr/bin", path.join(rootfsDir, "bin")); // merged-/usr layout
-  db = new Database(":memory:");
+  db = openDatabase(":memory:");
   reg = new TemplateRegistry({ db, dataDir: path.join(tmp, "data"), sandboxesUsing: (n) => inUse.get(n) ?? [] });
 });
 after(async () => {
@@ -142,11 +142,11 @@ describe("template registry", () => {
   });
 
   it("falls back to the sandboxes table to find users", async () => {
-    const db2 = new Database(":memory:");
-    db2.exec("CREATE TABLE sandboxes (id TEXT PRIMARY KEY, template TEXT)");
+    const db2 = openDatabase(":memory:");
     const reg2 = new TemplateRegistry({ db: db2, dataDir: path.join(tmp, "data2") });
     await reg2.create({ name: "d", source: { type: "rootfs", path: rootfsDir } });
-    db2.prepare("INSERT INTO sandboxes VALUES ('x1', 'd')").run();
+    const now = new Date().toISOString();
+    db2.prepare("INSERT INTO sandboxes (id, status, driver, template, limits, sleep_after_ms, created_at, last_active_at) VALUES ('x1', 'running', 'oci', 'd', '{}', 0, ?, ?)").run(now, now);
     await assert.rejects(reg2.remove("d"), code("RESOURCE_BUSY"));
     db2.prepare("DELETE FROM sandboxes").run();
     await reg2.remove("d");

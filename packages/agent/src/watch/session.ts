@@ -11,10 +11,6 @@ const MAX_BUFFERED = 4 * 1024 * 1024;
 const MAX_WATCHES = 64;
 let active = 0;
 
-export function activeWatches(): number {
-  return active;
-}
-
 export async function serveWatch(root: string, recursive: boolean, includeHidden: boolean, req: IncomingMessage, res: ServerResponse): Promise<void> {
   const st = await fsp.stat(root);
   if (!st.isDirectory()) throw new AtollError(ErrorCode.NOT_DIRECTORY, `Cannot watch ${root}: not a directory`, { path: root });

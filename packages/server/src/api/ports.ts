@@ -20,7 +20,7 @@ function portParam(s: string): unknown {
   return /^\d{1,6}$/.test(s) ? Number(s) : s;
 }
 
-export function portRoutes(ports: PortService, maxJsonBody?: number): ApiRoute[] {
+export function portRoutes(ports: PortService, maxJsonBody: number): ApiRoute[] {
   return [
     {
       method: "POST",

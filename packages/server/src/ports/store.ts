@@ -3,15 +3,7 @@
 //
 // Tokens are per port: exposing a port mints a fresh token; unexposing forgets it, so an old
 // URL never opens a port that is exposed again later, and a token for one port opens nothing else.
-
-/** The subset of better-sqlite3's Database this store needs (structural, so tests can pass ":memory:" dbs). */
-export interface SqlDb {
-  exec(sql: string): unknown;
-  prepare(sql: string): {
-    run(...params: unknown[]): unknown;
-    all(...params: unknown[]): unknown[];
-  };
-}
+import type { Db } from "../store/db.js";
 
 export interface PortRecord {
   sandboxId: string;
@@ -37,15 +29,7 @@ export class PortStore {
   private readonly deleteStmt;
   private readonly deleteAllStmt;
 
-  constructor(db: SqlDb) {
-    db.exec(`CREATE TABLE IF NOT EXISTS exposed_ports (
-      sandbox_id TEXT NOT NULL,
-      port INTEGER NOT NULL,
-      token TEXT NOT NULL,
-      name TEXT,
-      created_at TEXT NOT NULL,
-      PRIMARY KEY (sandbox_id, port)
-    )`);
+  constructor(db: Db) {
     this.insertStmt = db.prepare("INSERT INTO exposed_ports (sandbox_id, port, token, name, created_at) VALUES (?, ?, ?, ?, ?)");
     this.deleteStmt = db.prepare("DELETE FROM exposed_ports WHERE sandbox_id = ? AND port = ?");
     this.deleteAllStmt = db.prepare("DELETE FROM exposed_ports WHERE sandbox_id = ?");

@@ -24,13 +24,6 @@ export interface FrontDoorOptions {
   shutdownGraceMs?: number;
 }
 
-/** Reads ATOLL_PREVIEW_DOMAINS (comma-separated; default "localhost"). */
-export function previewDomainsFromEnv(env: NodeJS.ProcessEnv = process.env): string[] {
-  const v = env.ATOLL_PREVIEW_DOMAINS?.trim();
-  const list = (v ? v.split(",") : ["localhost"]).map((d) => d.trim().toLowerCase().replace(/^\.+/, "")).filter(Boolean);
-  return list.length > 0 ? list : ["localhost"];
-}
-
 export function createFrontDoor(o: FrontDoorOptions): Server {
   const deps: ConnectionDeps = {
     live: new Set(),

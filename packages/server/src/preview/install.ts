@@ -9,12 +9,13 @@ import type { ApiRoute } from "../http.js";
 import { portRoutes } from "../api/ports.js";
 import { proxyRoutes } from "../api/proxy.js";
 import { PortService } from "../ports/service.js";
-import { PortStore, type SqlDb } from "../ports/store.js";
+import { PortStore } from "../ports/store.js";
+import type { Db } from "../store/db.js";
 import { proxyUpgradeHook } from "./fallback.js";
 import { createFrontDoor } from "./front-door.js";
 
 export interface PreviewInstallOptions {
-  db: SqlDb;
+  db: Db;
   runtime: SandboxRuntime & { on(event: "destroyed", fn: (id: string) => void): unknown };
   apiKey: string;
   domains: readonly string[];
@@ -23,7 +24,7 @@ export interface PreviewInstallOptions {
   upgradeHooks: ((req: IncomingMessage, socket: Socket, head: Buffer) => boolean)[];
   /** The port actually listened on (for localhost preview URLs). */
   serverPort: () => number;
-  maxJsonBody?: number;
+  maxJsonBody: number;
   shutdownGraceMs?: number;
   env?: NodeJS.ProcessEnv;
 }

@@ -54,26 +54,6 @@ const fromRaw = (r: RawRow): SandboxRow => ({
 export class SandboxStore {
   private q;
   constructor(db: Db) {
-    db.exec(`CREATE TABLE IF NOT EXISTS sandboxes (
-      id TEXT PRIMARY KEY,
-      status TEXT NOT NULL,
-      driver TEXT NOT NULL,
-      template TEXT NOT NULL,
-      limits TEXT NOT NULL,
-      env TEXT NOT NULL DEFAULT '{}',
-      sleep_after_ms INTEGER NOT NULL,
-      keep_alive INTEGER NOT NULL DEFAULT 0,
-      from_snapshot TEXT,
-      created_at TEXT NOT NULL,
-      last_active_at TEXT NOT NULL
-    )`);
-    db.exec(`CREATE TABLE IF NOT EXISTS sandbox_sessions (
-      sandbox_id TEXT NOT NULL REFERENCES sandboxes(id) ON DELETE CASCADE,
-      name TEXT NOT NULL,
-      spec TEXT NOT NULL DEFAULT '{}',
-      created_at TEXT NOT NULL,
-      PRIMARY KEY (sandbox_id, name)
-    )`);
     this.q = {
       get: db.prepare<[string], RawRow>("SELECT * FROM sandboxes WHERE id = ?"),
       all: db.prepare<[], RawRow>("SELECT * FROM sandboxes ORDER BY created_at, id"),

@@ -14,12 +14,6 @@ const fromRaw = (r: RawRow): SnapshotInfo => ({ name: r.name, sandboxId: r.sandb
 export class SnapshotStore {
   private q;
   constructor(db: Db) {
-    db.exec(`CREATE TABLE IF NOT EXISTS snapshots (
-      name TEXT PRIMARY KEY,
-      sandbox_id TEXT NOT NULL,
-      created_at TEXT NOT NULL,
-      size_bytes INTEGER NOT NULL
-    )`);
     this.q = {
       get: db.prepare<[string], RawRow>("SELECT * FROM snapshots WHERE name = ?"),
       all: db.prepare<[], RawRow>("SELECT * FROM snapshots ORDER BY created_at, name"),

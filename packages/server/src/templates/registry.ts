@@ -62,18 +62,6 @@ export class TemplateRegistry {
     this.db = opts.db;
     this.dir = path.join(opts.dataDir, "templates");
     this.baseRootfs = opts.baseRootfs ?? path.join(opts.dataDir, "images/base/current/rootfs");
-    this.db.exec(`CREATE TABLE IF NOT EXISTS templates (
-      name TEXT PRIMARY KEY,
-      source_type TEXT NOT NULL,
-      source_path TEXT NOT NULL,
-      rootfs TEXT NOT NULL,
-      owned INTEGER NOT NULL,
-      env TEXT NOT NULL,
-      workdir TEXT,
-      ports TEXT NOT NULL,
-      startup TEXT,
-      created_at TEXT NOT NULL
-    )`);
   }
 
   /**
@@ -195,9 +183,7 @@ export class TemplateRegistry {
 
   private sandboxesUsing(name: string): string[] {
     if (this.opts.sandboxesUsing) return this.opts.sandboxesUsing(name);
-    // Fallback: the control plane's sandboxes table, when it has a template column.
-    const hasColumn = this.db.prepare(`SELECT 1 FROM pragma_table_info('sandboxes') WHERE name = 'template'`).get();
-    if (!hasColumn) return [];
+    // Fallback: the control plane's sandboxes table (same database, see store/schema.ts).
     return (this.db.prepare(`SELECT id FROM sandboxes WHERE template = ?`).all(name) as { id: string }[]).map((x) => x.id);
   }
 

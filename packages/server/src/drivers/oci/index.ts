@@ -4,7 +4,6 @@ import type { OciDriverConfig } from "./config.js";
 
 export { OciDriver, MIN_LIMITS } from "./driver.js";
 export { DEFAULT_LIMITS, type OciDriverConfig } from "./config.js";
-export { crunBaseline } from "./baseline.js";
 
 export function createOciDriver(config: OciDriverConfig): OciDriver {
   return new OciDriver(config);

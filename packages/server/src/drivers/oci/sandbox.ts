@@ -212,7 +212,3 @@ export async function wipe(ctx: Ctx, rec: SandboxRecord): Promise<void> {
   }
   rmSync(dir, { recursive: true, force: true });
 }
-
-export function readLog(ctx: Ctx, name: string): string {
-  try { return readFileSync(ctx.layout.log(name), "utf8"); } catch { return ""; }
-}

@@ -1,9 +1,10 @@
-// Same-run baseline for the time-to-interactive bench: a bare `crun run` of `true` in a minimal
-// container (read-only root = the base image, no userns/netns/limits), median of n runs.
+// Same-run baseline for the driver and time-to-interactive benches: a bare `crun run` of `true` in a
+// minimal container (read-only root = the base image, no userns/netns/limits), median of n runs.
+// Bench-only, so it lives with the benches rather than in the driver.
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { run } from "./exec.js";
+import { run } from "../../packages/server/src/drivers/oci/exec.js";
 
 export interface BaselineResult {
   runtime: string;
