@@ -55,6 +55,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     db: stores.db,
     dataDir: config.dataDir,
     baseRootfs: config.baseImage,
+    sourceDirs: config.templateSourceDirs,
     sandboxesUsing: (name) => stores.sandboxes.all().filter((s) => s.template === name).map((s) => s.id),
   });
   await driver.init();
@@ -214,6 +215,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     },
     maxJsonBody: config.maxJsonBody,
     shutdownGraceMs: config.shutdownGraceMs,
+    publicProtocol: config.publicProtocol,
   }).listener;
   // Answers 200 to a bare GET / so humans poking the port see what it is.
   routes.push({ method: "GET", path: "/", auth: false, handler: ({ res }) => reply(res, 200, { name: "atoll", api: "/v1" }) });

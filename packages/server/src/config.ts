@@ -35,6 +35,17 @@ export interface ServerConfig {
   shutdownGraceMs: number;
   /** ATOLL_LOG_LEVEL: debug | info | warn | error. */
   logLevel: "debug" | "info" | "warn" | "error";
+  /**
+   * ATOLL_PUBLIC_PROTOCOL=https|http: how clients reach preview URLs on non-localhost domains
+   * (scheme of the URLs and X-Forwarded-Proto). Unset: URLs use https, X-Forwarded-Proto is http.
+   */
+  publicProtocol?: "http" | "https";
+  /** ATOLL_TEMPLATE_PORT_WAIT_MS: how long creation waits for a template's first port (0 = off). */
+  templatePortWaitMs: number;
+  /** ATOLL_TEMPLATE_SOURCE_DIRS: colon-separated dirs templates may be imported from by path (empty = any). */
+  templateSourceDirs: string[];
+  /** ATOLL_OCI_TRACE=1: the oci driver prints how long each step of a sandbox start took. */
+  ociTrace: boolean;
 }
 
 export const DEFAULT_LIMITS: SandboxLimits = { cpu: 1, memoryMiB: 1024, pids: 512, diskMiB: 2048 };
@@ -62,6 +73,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
   const level = (env.ATOLL_LOG_LEVEL || "info") as ServerConfig["logLevel"];
   const runtime = (env.ATOLL_RUNTIME || "crun") as ServerConfig["runtime"];
   if (runtime !== "crun" && runtime !== "runc") throw new AtollError(ErrorCode.VALIDATION_FAILED, `Cannot use ATOLL_RUNTIME=${runtime}: expected crun or runc`);
+  const pub = env.ATOLL_PUBLIC_PROTOCOL || undefined;
+  if (pub !== undefined && pub !== "http" && pub !== "https") throw new AtollError(ErrorCode.VALIDATION_FAILED, `Cannot use ATOLL_PUBLIC_PROTOCOL=${pub}: expected http or https`);
   return {
     dataDir,
     host: env.ATOLL_HOST || "127.0.0.1",
@@ -79,6 +92,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     maxJsonBody: num(env, "ATOLL_MAX_JSON_BODY", 1024 * 1024),
     shutdownGraceMs: num(env, "ATOLL_SHUTDOWN_GRACE_MS", 5000),
     logLevel: ["debug", "info", "warn", "error"].includes(level) ? level : "info",
+    publicProtocol: pub,
+    templatePortWaitMs: num(env, "ATOLL_TEMPLATE_PORT_WAIT_MS", 10_000),
+    templateSourceDirs: (env.ATOLL_TEMPLATE_SOURCE_DIRS ?? "").split(":").filter(Boolean),
+    ociTrace: env.ATOLL_OCI_TRACE === "1",
   };
 }
 

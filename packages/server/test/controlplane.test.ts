@@ -355,4 +355,25 @@ test("config from env: defaults, overrides and bad values", async () => {
   assert.equal(o.apiKey, "x");
   assert.throws(() => configFromEnv({ ATOLL_PORT: "nope" }), /Cannot read ATOLL_PORT/);
   assert.throws(() => configFromEnv({ ATOLL_RUNTIME: "docker" }), /Cannot use ATOLL_RUNTIME/);
+  const t = configFromEnv({ ATOLL_PUBLIC_PROTOCOL: "http", ATOLL_TEMPLATE_SOURCE_DIRS: "/a:/b", ATOLL_OCI_TRACE: "1" });
+  assert.equal(t.publicProtocol, "http");
+  assert.deepEqual(t.templateSourceDirs, ["/a", "/b"]);
+  assert.equal(t.ociTrace, true);
+  assert.throws(() => configFromEnv({ ATOLL_PUBLIC_PROTOCOL: "ftp" }), /Cannot use ATOLL_PUBLIC_PROTOCOL/);
+});
+
+test("config.ts is the only server module that reads ATOLL_* variables", async () => {
+  const { readdirSync, readFileSync } = await import("node:fs");
+  const path = await import("node:path");
+  const root = new URL("../src/", import.meta.url).pathname;
+  const offenders: string[] = [];
+  for (const f of readdirSync(root, { recursive: true }) as string[]) {
+    if (!f.endsWith(".ts") || f === "config.ts" || f === "bin.ts") continue; // bin.ts: process-level switches before config exists
+    const src = readFileSync(path.join(root, f), "utf8");
+    for (const m of src.matchAll(/(?:process\.env|\benv)(?:\.|\[")(ATOLL_[A-Z0-9_]+)/g)) {
+      const after = src.slice(m.index! + m[0].length).trimStart();
+      if (!after.startsWith("=") || after.startsWith("==")) offenders.push(`${f}: ${m[1]}`); // writes (spec env) are fine
+    }
+  }
+  assert.deepEqual(offenders, []);
 });

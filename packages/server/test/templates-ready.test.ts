@@ -2,7 +2,8 @@
 import assert from "node:assert/strict";
 import { createServer, type Server } from "node:net";
 import { describe, it } from "node:test";
-import { portWaitMs, waitForFirstPort } from "../src/templates/ready.js";
+import { configFromEnv } from "../src/config.js";
+import { waitForFirstPort } from "../src/templates/ready.js";
 
 const freePort = () =>
   new Promise<number>((resolve) => {
@@ -36,8 +37,8 @@ describe("template port wait", () => {
   });
 
   it("reads ATOLL_TEMPLATE_PORT_WAIT_MS", () => {
-    assert.equal(portWaitMs({ ATOLL_TEMPLATE_PORT_WAIT_MS: "250" }), 250);
-    assert.equal(portWaitMs({ ATOLL_TEMPLATE_PORT_WAIT_MS: "nope" }), 10_000);
-    assert.equal(portWaitMs({}), 10_000);
+    assert.equal(configFromEnv({ ATOLL_TEMPLATE_PORT_WAIT_MS: "250" }).templatePortWaitMs, 250);
+    assert.throws(() => configFromEnv({ ATOLL_TEMPLATE_PORT_WAIT_MS: "nope" }), /Cannot read ATOLL_TEMPLATE_PORT_WAIT_MS/);
+    assert.equal(configFromEnv({}).templatePortWaitMs, 10_000);
   });
 });

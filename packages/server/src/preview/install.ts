@@ -26,16 +26,12 @@ export interface PreviewInstallOptions {
   serverPort: () => number;
   maxJsonBody: number;
   shutdownGraceMs?: number;
-  env?: NodeJS.ProcessEnv;
+  /** config.publicProtocol (ATOLL_PUBLIC_PROTOCOL). */
+  publicProtocol?: "http" | "https";
 }
 
-/**
- * ATOLL_PUBLIC_PROTOCOL=https|http: how clients reach preview URLs on non-localhost domains
- * (scheme of the URLs and X-Forwarded-Proto). Unset: URLs use https, X-Forwarded-Proto is http.
- */
 export function installPreview(o: PreviewInstallOptions): { ports: PortService; listener: NetServer } {
-  const env = o.env ?? process.env;
-  const pub = env.ATOLL_PUBLIC_PROTOCOL === "http" || env.ATOLL_PUBLIC_PROTOCOL === "https" ? env.ATOLL_PUBLIC_PROTOCOL : undefined;
+  const pub = o.publicProtocol;
   const ports = new PortService({ store: new PortStore(o.db), runtime: o.runtime, serverPort: o.serverPort, publicProtocol: pub ?? "https" });
   o.runtime.on("destroyed", (id) => ports.forgetSandbox(id));
   const deps = { runtime: o.runtime, ports, apiKey: o.apiKey, domains: o.domains };

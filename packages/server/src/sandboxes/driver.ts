@@ -13,6 +13,7 @@ export function createDriver(config: ServerConfig): Driver {
         runtime: config.runtime,
         poolSize: config.poolSize,
         defaults: config.defaultLimits,
+        trace: config.ociTrace,
       });
     default:
       throw new AtollError(ErrorCode.VALIDATION_FAILED, `Cannot use ATOLL_DRIVER=${config.driver}: supported drivers are: oci`);

@@ -358,7 +358,7 @@ export class SandboxManager extends EventEmitter<ManagerEvents> implements Sandb
       return; // template row gone: nothing to wait for
     }
     if (!ports.length) return;
-    const waited = await waitForFirstPort(endpoint.host, ports);
+    const waited = await waitForFirstPort(endpoint.host, ports, this.config.templatePortWaitMs);
     if (waited === null) this.log.warn(`sandbox ${id}: template ${template}'s port ${ports[0]} is not listening yet; returning anyway`);
   }
 

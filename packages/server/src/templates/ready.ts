@@ -5,20 +5,12 @@
 // costs the wait: creation still succeeds (the agent is up; check the startup's output).
 import { tcpProbe } from "../ports/probe.js";
 
-/** ATOLL_TEMPLATE_PORT_WAIT_MS: how long creation waits for a template's first port (0 = off). */
-export const DEFAULT_PORT_WAIT_MS = 10_000;
-
-export function portWaitMs(env: NodeJS.ProcessEnv = process.env): number {
-  const n = Number(env.ATOLL_TEMPLATE_PORT_WAIT_MS ?? DEFAULT_PORT_WAIT_MS);
-  return Number.isFinite(n) && n >= 0 ? n : DEFAULT_PORT_WAIT_MS;
-}
-
 /**
  * Resolves with the ms waited once host:ports[0] accepts a connection, or null after timeoutMs
- * (or at once when there is no port). Polls every 25 ms: nothing outside the sandbox can be told
+ * (config.templatePortWaitMs; at once when there is no port). Polls every 25 ms: nothing outside the sandbox can be told
  * when a port starts listening.
  */
-export async function waitForFirstPort(host: string, ports: number[] | undefined, timeoutMs = portWaitMs()): Promise<number | null> {
+export async function waitForFirstPort(host: string, ports: number[] | undefined, timeoutMs: number): Promise<number | null> {
   const port = ports?.[0];
   if (!port || timeoutMs <= 0) return null;
   const t0 = Date.now();

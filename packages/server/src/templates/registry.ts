@@ -205,7 +205,7 @@ export class TemplateRegistry {
     if (real === "/" || real === dataDir || inside(path.join(dataDir, "sandboxes")) || inside(path.join(dataDir, "snapshots"))) {
       throw invalid(`source ${p} is the host root or Atoll's own state`, { path: p });
     }
-    const allowed = this.opts.sourceDirs ?? (process.env.ATOLL_TEMPLATE_SOURCE_DIRS ?? "").split(":").filter(Boolean);
+    const allowed = this.opts.sourceDirs ?? [];
     if (allowed && allowed.length > 0 && !allowed.some((d) => inside(path.resolve(d)))) {
       throw invalid(`source ${p} is outside the allowed source directories (ATOLL_TEMPLATE_SOURCE_DIRS)`, { path: p });
     }

@@ -39,6 +39,8 @@ export interface OciDriverConfig {
   blockPrivateEgress?: boolean;
   /** Directory for host-global runtime state shared by every driver on the host (default /run/atoll). */
   runDir?: string;
+  /** Print how long each step of a sandbox start took to stderr (ATOLL_OCI_TRACE=1). */
+  trace?: boolean;
 }
 
 export const DEFAULT_LIMITS: SandboxLimits = { cpu: 1, memoryMiB: 1024, pids: 512, diskMiB: 2048 };
@@ -60,6 +62,7 @@ export interface ResolvedConfig {
   stopGraceMs: number;
   blockPrivateEgress: boolean;
   runDir: string;
+  trace: boolean;
   /** Short hash of the data dir: makes container/netns/cgroup names unique per host. */
   tag: string;
   sandboxesDir: string;
@@ -92,6 +95,7 @@ export function resolveConfig(c: OciDriverConfig): ResolvedConfig {
     stopGraceMs: c.stopGraceMs ?? 1000,
     blockPrivateEgress: c.blockPrivateEgress ?? true,
     runDir,
+    trace: c.trace ?? false,
     tag,
     sandboxesDir: path.join(dataDir, "sandboxes"),
     runtimeRoot: path.join(runDir, `rt-${tag}-${runtime}`),

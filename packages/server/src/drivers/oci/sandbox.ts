@@ -97,8 +97,8 @@ export async function bringUp(ctx: Ctx, rec: SandboxRecord): Promise<string> {
   const t0 = Date.now();
   mkdirSync(layout.dir(name), { recursive: true });
   let ip: string | undefined;
-  // ATOLL_OCI_TRACE=1 prints how long each step of a start took (ms since start).
-  const trace = process.env.ATOLL_OCI_TRACE ? (step: string) => console.error(`[oci] ${name} ${step} +${Date.now() - t0}ms`) : () => {};
+  // cfg.trace (ATOLL_OCI_TRACE=1) prints how long each step of a start took (ms since start).
+  const trace = cfg.trace ? (step: string) => console.error(`[oci] ${name} ${step} +${Date.now() - t0}ms`) : () => {};
   try {
     if (!existsSync(rec.rootfs)) {
       throw new AtollError(ErrorCode.TEMPLATE_NOT_FOUND, `Cannot start sandbox ${rec.id ?? name}: template rootfs ${rec.rootfs} does not exist${rec.template === "base" ? " (build it: images/base/build.sh)" : ""}`, { id: rec.id ?? name, template: rec.template });
