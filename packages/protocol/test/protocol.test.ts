@@ -46,6 +46,22 @@ test("SSE decoder handles split chunks", () => {
   assert.deepEqual(d.push("\n"), [{ b: 2 }]);
 });
 
+test("SSE parser gives the same events at every split point, LF or CRLF", async () => {
+  const { SSEParser } = await import("../src/index.js");
+  const text = 'data: {"a":1}\n\n: comment\nevent: x\ndata:{"b":2}\ndata: 3\n\ndata: [DONE]\n\ndata: tail';
+  for (const t of [text, text.replace(/\n/g, "\r\n")]) {
+    const whole = new SSEParser();
+    const expected = [...whole.push(t), ...whole.end()];
+    assert.deepEqual(expected, ['{"a":1}', '{"b":2}\n3', "[DONE]", "tail"]);
+    for (let i = 0; i <= t.length; i++) {
+      const p = new SSEParser();
+      assert.deepEqual([...p.push(t.slice(0, i)), ...p.push(t.slice(i)), ...p.end()], expected, `split at ${i}`);
+    }
+    const d = new SSEDecoder();
+    assert.deepEqual([...d.push(t), ...d.end()], [{ a: 1 }, '{"b":2}\n3', "tail"]);
+  }
+});
+
 test("route table matches params, rest and methods", async () => {
   const { RouteTable } = await import("../src/index.js");
   const t = new RouteTable<string>().add([

@@ -1,38 +1,6 @@
 // Server-Sent Events parsing for the agent's streams ("data: {json}\n\n").
 // Works on any WHATWG ReadableStream (fetch bodies in Node, Bun, Deno, Workers).
-
-/** Splits SSE text into events; returns each event's joined data payload. */
-export class SSELineParser {
-  private buf = "";
-  private data: string[] = [];
-
-  /** Feeds text; returns the data payloads of the events completed by it. */
-  push(text: string): string[] {
-    this.buf += text;
-    const out: string[] = [];
-    let nl: number;
-    while ((nl = this.buf.indexOf("\n")) >= 0) {
-      let line = this.buf.slice(0, nl);
-      this.buf = this.buf.slice(nl + 1);
-      if (line.endsWith("\r")) line = line.slice(0, -1);
-      if (line === "") {
-        if (this.data.length) out.push(this.data.join("\n"));
-        this.data = [];
-      } else if (line.startsWith("data:")) {
-        this.data.push(line.slice(line.startsWith("data: ") ? 6 : 5));
-      }
-      // "event:", "id:", "retry:" and ":" comments carry nothing the agent uses.
-    }
-    return out;
-  }
-
-  /** Flushes an event left unterminated at end of stream. */
-  end(): string[] {
-    const out = this.push("\n\n");
-    this.buf = "";
-    return out;
-  }
-}
+import { SSEParser } from "@atoll/protocol";
 
 function abortReason(signal: AbortSignal): unknown {
   return signal.reason ?? new DOMException("The operation was aborted", "AbortError");
@@ -45,7 +13,7 @@ function abortReason(signal: AbortSignal): unknown {
 export async function* parseSSEStream<T = unknown>(stream: ReadableStream<Uint8Array>, signal?: AbortSignal): AsyncGenerator<T> {
   const reader = stream.getReader();
   const decoder = new TextDecoder();
-  const parser = new SSELineParser();
+  const parser = new SSEParser();
   const onAbort = () => void reader.cancel(abortReason(signal!)).catch(() => {});
   signal?.addEventListener("abort", onAbort, { once: true });
   let finished = false;

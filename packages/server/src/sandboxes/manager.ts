@@ -20,7 +20,7 @@ import type { ServerConfig } from "../config.js";
 import type { Logger } from "../log.js";
 import type { SandboxRow, Stores } from "../store/index.js";
 import type { TemplateRegistry } from "../templates/registry.js";
-import { KeyedLock } from "./lock.js";
+import { KeyedLock } from "../lib/keyed-lock.js";
 import { resolveLimits, validateEnv, validateKeepAlive, validateName, validateOptionalString, validateSleepAfter } from "./options.js";
 import { BASE_TEMPLATE, buildSpec } from "./spec.js";
 import { IdleTracker } from "./idle.js";

@@ -11,7 +11,7 @@ import { alive } from "./exec.js";
 import { ensureHost } from "./host.js";
 import { pickAgentNode } from "./agent-node.js";
 import { Ipam, parseSubnet } from "./ipam.js";
-import { KeyedLock } from "./lock.js";
+import { KeyedLock } from "../../lib/keyed-lock.js";
 import { netnsPath } from "./netns.js";
 import { WarmPool } from "./pool.js";
 import { Layout, type SandboxRecord } from "./records.js";

@@ -7,7 +7,7 @@ import { existsSync, mkdirSync, readdirSync, realpathSync, symlinkSync } from "n
 import { alive } from "./exec.js";
 export { alive } from "./exec.js";
 import type { SandboxSpec } from "../types.js";
-import type { KeyedLock } from "./lock.js";
+import type { KeyedLock } from "../../lib/keyed-lock.js";
 import type { SandboxRecord } from "./records.js";
 import { AGENT_PORT, bringUp, wipe, type Ctx } from "./sandbox.js";
 

@@ -1,5 +1,6 @@
-// Per-key promise lock: operations on one sandbox id run one after another, so concurrent
-// get-or-create calls for a new id make exactly one sandbox, and sleep never races a wake.
+// Per-key promise lock: operations on one key (a sandbox id) run one after another, different keys
+// in parallel. Used by the manager (get-or-create makes exactly one sandbox; sleep never races a
+// wake) and by the oci driver (start/stop/destroy of one sandbox never interleave).
 export class KeyedLock {
   private tails = new Map<string, Promise<unknown>>();
 
