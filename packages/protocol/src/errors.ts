@@ -72,6 +72,10 @@ export const ErrorCode = {
   TEMPLATE_EXISTS: "TEMPLATE_EXISTS",
   INVALID_TEMPLATE: "INVALID_TEMPLATE",
   LIMIT_EXCEEDED: "LIMIT_EXCEEDED",
+  // host storage: a new or grown sandbox disk does not fit next to the space promised to the
+  // others (sparse images); the data dir's filesystem itself is full
+  INSUFFICIENT_STORAGE: "INSUFFICIENT_STORAGE",
+  HOST_DISK_FULL: "HOST_DISK_FULL",
   // generic request errors
   INVALID_JSON: "INVALID_JSON",
   VALIDATION_FAILED: "VALIDATION_FAILED",
@@ -150,6 +154,8 @@ export const ERROR_STATUS: { readonly [K in ErrorCode]: number } = {
   TEMPLATE_EXISTS: 409,
   INVALID_TEMPLATE: 400,
   LIMIT_EXCEEDED: 400,
+  INSUFFICIENT_STORAGE: 507,
+  HOST_DISK_FULL: 507,
   INVALID_JSON: 400,
   VALIDATION_FAILED: 400,
   NOT_FOUND: 404,

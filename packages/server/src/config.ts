@@ -25,6 +25,10 @@ export interface ServerConfig {
   defaultLimits: SandboxLimits;
   /** ATOLL_MAX_{CPU,MEMORY_MIB,PIDS,DISK_MIB}: server-wide maximums; asking for more → LIMIT_EXCEEDED. */
   maxLimits: SandboxLimits;
+  /** ATOLL_DISK_RESERVE_MIB: space on the data dir's filesystem never promised to sandbox disks. */
+  diskReserveMiB: number;
+  /** ATOLL_DISK_OVERCOMMIT: how many times the rest may be promised (1 = never overcommit). */
+  diskOvercommit: number;
   /** ATOLL_SLEEP_AFTER: default idle time before a sandbox sleeps ("10m"). */
   defaultSleepAfterMs: number;
   /** ATOLL_IDLE_CHECK_MS: how often the lifecycle sweeper looks for idle sandboxes. */
@@ -68,6 +72,12 @@ function limitsFrom(env: NodeJS.ProcessEnv, prefix: string, dflt: SandboxLimits)
   };
 }
 
+function overcommit(env: NodeJS.ProcessEnv): number {
+  const v = num(env, "ATOLL_DISK_OVERCOMMIT", 1);
+  if (v < 1) throw new AtollError(ErrorCode.VALIDATION_FAILED, `Cannot read ATOLL_DISK_OVERCOMMIT: ${v} is below 1 (1 = no overcommit)`);
+  return v;
+}
+
 export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfig {
   const dataDir = path.resolve(env.ATOLL_DATA_DIR || "/var/lib/atoll");
   const level = (env.ATOLL_LOG_LEVEL || "info") as ServerConfig["logLevel"];
@@ -87,6 +97,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     runtime,
     defaultLimits: limitsFrom(env, "ATOLL_DEFAULT", DEFAULT_LIMITS),
     maxLimits: limitsFrom(env, "ATOLL_MAX", MAX_LIMITS),
+    diskReserveMiB: num(env, "ATOLL_DISK_RESERVE_MIB", 1024),
+    diskOvercommit: overcommit(env),
     defaultSleepAfterMs: parseDuration(env.ATOLL_SLEEP_AFTER || "10m"),
     idleCheckMs: num(env, "ATOLL_IDLE_CHECK_MS", 500),
     maxJsonBody: num(env, "ATOLL_MAX_JSON_BODY", 1024 * 1024),

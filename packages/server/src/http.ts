@@ -1,6 +1,7 @@
 // HTTP plumbing for the control plane's API: typed routes, JSON in/out, coded errors.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { AtollError, ErrorCode, codeForErrno, errorBody } from "@atoll/protocol";
+import { hostDiskFull, isDiskFull } from "./disk-full.js";
 
 export interface ApiContext {
   req: IncomingMessage;
@@ -48,6 +49,8 @@ export function reply(res: ServerResponse, status: number, body: unknown): void 
 
 export function asAtollError(err: unknown): AtollError {
   if (err instanceof AtollError) return err;
+  // the control plane's own writes (SQLite, state files, host tools) on a full data dir: 507, not 500
+  if (isDiskFull(err)) return hostDiskFull("complete the request", err);
   const e = err as NodeJS.ErrnoException;
   if (e?.syscall && e.code) return new AtollError(codeForErrno(e.code), `Cannot ${e.syscall}: ${e.code}`, { errno: e.code });
   return new AtollError(ErrorCode.INTERNAL_ERROR, `Internal error: ${e?.message ?? String(err)}`);

@@ -30,8 +30,19 @@ export class AgentStateRecorder {
     private readonly log: Logger,
   ) {}
 
-  /** Called by the forwarder after a 2xx answer to one of RECORDED_PATHS. */
+  /**
+   * Called by the forwarder after a 2xx answer to one of RECORDED_PATHS. Never throws: the answer
+   * went out already, and a failed write (e.g. a full data dir) only costs the replay after a wake.
+   */
   record(id: string, path: string, req: Json, res: Json): void {
+    try {
+      this.write(id, path, req, res);
+    } catch (e) {
+      this.log.error(`Cannot record ${path} of sandbox ${id}: ${(e as Error).message}`);
+    }
+  }
+
+  private write(id: string, path: string, req: Json, res: Json): void {
     const sb = this.stores.sandboxes;
     if (!sb.get(id)) return;
     if (path === "/api/session/create") {

@@ -14,6 +14,8 @@ export function createDriver(config: ServerConfig): Driver {
         poolSize: config.poolSize,
         defaults: config.defaultLimits,
         trace: config.ociTrace,
+        diskReserveMiB: config.diskReserveMiB,
+        diskOvercommit: config.diskOvercommit,
       });
     default:
       throw new AtollError(ErrorCode.VALIDATION_FAILED, `Cannot use ATOLL_DRIVER=${config.driver}: supported drivers are: oci`);

@@ -32,8 +32,13 @@ export class IdleTracker {
 
   untrack(id: string): void {
     const e = this.entries.get(id);
-    if (e?.dirty) this.persist(id, e.last);
     this.entries.delete(id);
+    if (!e?.dirty) return;
+    try {
+      this.persist(id, e.last);
+    } catch {
+      /* last-activity is advisory: a full disk or a vanished row must not stop a sleep or destroy */
+    }
   }
 
   configure(id: string, sleepAfterMs: number, keepAlive: boolean): void {

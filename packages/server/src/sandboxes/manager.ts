@@ -26,6 +26,7 @@ import { BASE_TEMPLATE, buildSpec } from "./spec.js";
 import { IdleTracker } from "./idle.js";
 import { AgentStateRecorder } from "./agent-state.js";
 import { waitForFirstPort } from "../templates/ready.js";
+import { hostDiskFull, isDiskFull } from "../disk-full.js";
 
 /** In-memory view of a sandbox (the row is the durable copy). */
 interface Live {
@@ -227,7 +228,9 @@ export class SandboxManager extends EventEmitter<ManagerEvents> implements Sandb
     assertSandboxId(id);
     await this.lock.run(id, async () => {
       this.row(id);
-      this.setStatus(id, "destroying");
+      // On a full data dir the status write may fail: destroying frees the space, so go on (a
+      // crash before the row is deleted then leaves a row whose sandbox is gone: adopt sees it missing).
+      this.bestEffort(() => this.setStatus(id, "destroying"));
       this.idle.untrack(id);
       this.emit("stopped", id);
       await this.driver.destroy(id);
@@ -406,6 +409,16 @@ export class SandboxManager extends EventEmitter<ManagerEvents> implements Sandb
     this.idle.configure(row.id, s, k);
   }
 
+  /** Runs a state write that may fail on a full disk without stopping the operation around it. */
+  private bestEffort(write: () => void): void {
+    try {
+      write();
+    } catch (e) {
+      if (!isDiskFull(e)) throw e;
+      this.log.warn(`state write skipped, the data dir is full: ${(e as Error).message}`);
+    }
+  }
+
   private setStatus(id: string, status: SandboxStatus): void {
     this.stores.sandboxes.setStatus(id, status);
     const l = this.live.get(id);
@@ -439,5 +452,6 @@ export class SandboxManager extends EventEmitter<ManagerEvents> implements Sandb
 
 function startError(id: string, e: unknown): AtollError {
   if (e instanceof AtollError) return e;
+  if (isDiskFull(e)) return hostDiskFull(`start sandbox ${id}`, e, { id });
   return new AtollError(ErrorCode.SANDBOX_START_FAILED, `Cannot start sandbox ${id}: ${(e as Error)?.message ?? String(e)}`, { id });
 }

@@ -37,6 +37,12 @@ export interface OciDriverConfig {
   stopGraceMs?: number;
   /** Drop sandbox traffic to private/link-local ranges (LAN, cloud metadata), except DNS. Default true. */
   blockPrivateEgress?: boolean;
+  /**
+   * Disk admission (capacity.ts): MiB of the data dir's filesystem never promised to sandbox disks
+   * (default 1024), and how many times the rest may be promised (default 1: no overcommit).
+   */
+  diskReserveMiB?: number;
+  diskOvercommit?: number;
   /** Directory for host-global runtime state shared by every driver on the host (default /run/atoll). */
   runDir?: string;
   /** Print how long each step of a sandbox start took to stderr (ATOLL_OCI_TRACE=1). */
@@ -61,6 +67,8 @@ export interface ResolvedConfig {
   startTimeoutMs: number;
   stopGraceMs: number;
   blockPrivateEgress: boolean;
+  diskReserveMiB: number;
+  diskOvercommit: number;
   runDir: string;
   trace: boolean;
   /** Short hash of the data dir: makes container/netns/cgroup names unique per host. */
@@ -94,6 +102,8 @@ export function resolveConfig(c: OciDriverConfig): ResolvedConfig {
     startTimeoutMs: c.startTimeoutMs ?? 15_000,
     stopGraceMs: c.stopGraceMs ?? 1000,
     blockPrivateEgress: c.blockPrivateEgress ?? true,
+    diskReserveMiB: c.diskReserveMiB ?? 1024,
+    diskOvercommit: c.diskOvercommit ?? 1,
     runDir,
     trace: c.trace ?? false,
     tag,

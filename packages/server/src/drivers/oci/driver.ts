@@ -6,6 +6,7 @@ import type { Driver, DriverSandbox, SandboxSpec, SandboxStats } from "../types.
 import { readStats } from "./stats.js";
 import { freeze, freezerState, thaw } from "./freezer.js";
 import { copyWritableLayer } from "./snapshot.js";
+import { DiskBudget } from "./capacity.js";
 import { resolveConfig, type OciDriverConfig, type ResolvedConfig } from "./config.js";
 import { alive } from "./exec.js";
 import { ensureHost } from "./host.js";
@@ -33,7 +34,7 @@ export class OciDriver implements Driver {
     this.cfg = resolveConfig(config);
     this.layout = new Layout(this.cfg);
     this.runtime = new OciRuntime(this.cfg.runtimePath, this.cfg.runtimeRoot);
-    this.ctx = { cfg: this.cfg, layout: this.layout, runtime: this.runtime, ipam: new Ipam(this.cfg.runDir, this.cfg.bridge, parseSubnet(this.cfg.subnet)) };
+    this.ctx = { cfg: this.cfg, layout: this.layout, runtime: this.runtime, ipam: new Ipam(this.cfg.runDir, this.cfg.bridge, parseSubnet(this.cfg.subnet)), disks: new DiskBudget(this.cfg, this.layout) };
     this.pool = new WarmPool(this.ctx, this.lock, this.cfg.poolSize);
   }
 

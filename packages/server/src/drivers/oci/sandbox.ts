@@ -3,6 +3,8 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chownSync, 
 import net from "node:net";
 import path from "node:path";
 import { AtollError, ErrorCode } from "@atoll/protocol";
+import { freeBytes, hostDiskFull, isDiskFull } from "../../disk-full.js";
+import type { DiskBudget } from "./capacity.js";
 import type { ResolvedConfig } from "./config.js";
 import { alive, run } from "./exec.js";
 import { hostNameservers, setEgress } from "./host.js";
@@ -25,6 +27,8 @@ export interface Ctx {
   layout: Layout;
   runtime: OciRuntime;
   ipam: Ipam;
+  /** Admission of new and grown disks against the data dir's free space (capacity.ts). */
+  disks: DiskBudget;
 }
 
 /** Last bytes of the sandbox console log (runtime errors, agent output) for error reports. */
@@ -106,7 +110,8 @@ export async function bringUp(ctx: Ctx, rec: SandboxRecord): Promise<string> {
     rec.rootUid ??= cfg.uidBase;
     const lower = await shiftedBase(rec.rootfs, cfg.uidBase, cfg.uidCount);
     trace("lower");
-    await ensureDisk(layout.disk(name), rec.limits.diskMiB);
+    const admitted = ctx.disks.admit(rec.id ?? name, name, rec.limits.diskMiB);
+    try { await ensureDisk(layout.disk(name), rec.limits.diskMiB); } finally { admitted(); }
     const { upper, work } = await mountDisk(layout.disk(name), layout.diskMnt(name), cfg.uidBase);
     // Console log (agent output, runtime errors) lives on the sandbox's own disk: bounded by its size.
     writeFileSync(layout.log(name), "");
@@ -166,6 +171,7 @@ export async function bringUp(ctx: Ctx, rec: SandboxRecord): Promise<string> {
     const log = logTail(layout.log(name)).trim(); // read before teardown unmounts the disk
     await tearDown(ctx, rec).catch(() => {});
     if (e instanceof AtollError) throw e;
+    if (isDiskFull(e)) throw spaceError(ctx, rec.id ?? name, e);
     const last = log.split("\n").slice(-3).join(" | ").slice(-300);
     throw new AtollError(ErrorCode.SANDBOX_START_FAILED, `Cannot start sandbox ${rec.id ?? name}: ${(e as Error).message}${last ? ` (output: ${last})` : ""}`, {
       id: rec.id ?? name,
@@ -173,6 +179,17 @@ export async function bringUp(ctx: Ctx, rec: SandboxRecord): Promise<string> {
       stderr: log,
     });
   }
+}
+
+/**
+ * ENOSPC during a start: the host's data dir is full (HOST_DISK_FULL) unless the host still has
+ * its reserve free, in which case it was the sandbox's own disk (e.g. a snapshot bigger than it).
+ */
+function spaceError(ctx: Ctx, id: string, e: unknown): AtollError {
+  let free = 0;
+  try { free = freeBytes(ctx.cfg.sandboxesDir); } catch { /* treat as full */ }
+  if (free < ctx.cfg.diskReserveMiB * 1024 * 1024) return hostDiskFull(`start sandbox ${id}`, e, { id });
+  return new AtollError(ErrorCode.NO_SPACE, `Cannot start sandbox ${id}: its disk is full (${(e as Error).message.slice(0, 200)}); raise limits.diskMiB`, { id });
 }
 
 /** Stops processes and frees the container, netns, address and mounts; keeps the files. Idempotent. */
@@ -197,7 +214,11 @@ export async function tearDown(ctx: Ctx, rec: SandboxRecord, opts: { container?:
     ctx.ipam.release(ip, layout.ipOwner(name));
     rec.ip = undefined;
     rec.pid = undefined;
-    if (existsSync(layout.dir(name))) layout.write(rec);
+    // best effort on a full host disk: a stale address in state.json is ignored by the next start,
+    // and destroy (which removes the file anyway) must work when nothing else does
+    if (existsSync(layout.dir(name))) {
+      try { layout.write(rec); } catch (e) { if (!isDiskFull(e)) throw e; }
+    }
   } else {
     await deleteNetns(layout.netns(name), "none");
   }
