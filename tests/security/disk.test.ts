@@ -82,6 +82,17 @@ test("sandbox code: filling its own disk gets ENOSPC at the writer and the disk 
   assert.ok(freeMiB() >= RESERVE_MIB / 2, `the data dir kept its reserve (free ${freeMiB().toFixed(0)} MiB)`);
 });
 
+test("careless caller: a snapshot that would eat the space promised to sandbox disks is refused with 507 INSUFFICIENT_STORAGE", { timeout: 120_000 }, async () => {
+  // disk-a holds ~200 MB now; copying it would leave less than the reserve next to disk-b's promise.
+  const free = freeMiB();
+  const r = await atoll!.json("POST", "/v1/sandboxes/disk-a/snapshots", { name: "too-big" });
+  coded507(r, ["INSUFFICIENT_STORAGE"]);
+  assert.match(r.body.message, /^Cannot snapshot sandbox disk-a: /);
+  assert.equal((await atoll!.json("GET", "/v1/snapshots")).body.snapshots.length, 0);
+  assert.ok(Math.abs(freeMiB() - free) < 8, `nothing was copied (free ${free.toFixed(0)} → ${freeMiB().toFixed(0)} MiB)`);
+  assert.equal((await exec(atoll!, "disk-a", "echo thawed")).stdout, "thawed\n", "the sandbox keeps running");
+});
+
 test("sandbox code: deleting files returns their blocks to the host (discard punches holes in the image)", { timeout: 120_000 }, async () => {
   const before = allocatedMiB("disk-a");
   assert.ok(before > 150, `the ~200 MB written is allocated on the host (${before.toFixed(1)} MiB)`);

@@ -33,7 +33,7 @@ export function diskUse(img: string): DiskUse {
 }
 
 export class DiskBudget {
-  /** Disks being created or grown right now: internal name → bytes they add to the promise. */
+  /** Disks being created or grown (by internal name) and snapshots being copied: bytes they add. */
   private readonly pending = new Map<string, number>();
 
   constructor(
@@ -65,19 +65,33 @@ export class DiskBudget {
     const want = sizeMiB * MiB;
     const cur = diskUse(this.layout.disk(name));
     if (cur.size >= want) return () => {}; // exists and big enough: already counted
-    const adds = want - cur.allocated;
+    return this.reserve(name, want - cur.allocated, name, (why) =>
+      `Cannot ${cur.size ? "grow" : "create"} the ${sizeMiB} MiB disk of sandbox ${id}: ${why} (ask for a smaller limits.diskMiB or destroy sandboxes)`, { id, diskMiB: sizeMiB });
+  }
+
+  /**
+   * Admits copying `name`'s writable layer into the data dir (a snapshot): real bytes, at most what
+   * its image has allocated, which must not eat the space promised to the disks.
+   */
+  admitSnapshot(id: string, name: string): () => void {
+    const need = diskUse(this.layout.disk(name)).allocated;
+    return this.reserve(`snapshot:${name}`, need, undefined, (why) =>
+      `Cannot snapshot sandbox ${id}: up to ${Math.ceil(need / MiB)} MiB to copy, but ${why} (delete snapshots or sandboxes)`, { id, snapshotMiB: Math.ceil(need / MiB) });
+  }
+
+  /** Checks `promised + adds ≤ overcommit × (free − reserve)` and holds `adds` under `key` until released. */
+  private reserve(key: string, adds: number, skip: string | undefined, message: (why: string) => string, context: Record<string, unknown>): () => void {
     const free = freeBytes(this.cfg.sandboxesDir);
-    const promised = this.promised(name);
+    const promised = this.promised(skip);
     const room = this.cfg.diskOvercommit * (free - this.cfg.diskReserveMiB * MiB);
     if (promised + adds > room) {
       const mib = (b: number) => Math.floor(b / MiB);
-      throw new AtollError(
-        ErrorCode.INSUFFICIENT_STORAGE,
-        `Cannot ${cur.size ? "grow" : "create"} the ${sizeMiB} MiB disk of sandbox ${id}: the data dir's filesystem has ${mib(free)} MiB free, ${mib(promised)} MiB of it promised to other sandboxes' disks and ${this.cfg.diskReserveMiB} MiB kept in reserve (ask for a smaller limits.diskMiB or destroy sandboxes)`,
-        { id, diskMiB: sizeMiB, freeMiB: mib(free), promisedMiB: mib(promised), reserveMiB: this.cfg.diskReserveMiB, overcommit: this.cfg.diskOvercommit },
-      );
+      const why = `the data dir's filesystem has ${mib(free)} MiB free, ${mib(promised)} MiB of it promised to sandbox disks and ${this.cfg.diskReserveMiB} MiB kept in reserve`;
+      throw new AtollError(ErrorCode.INSUFFICIENT_STORAGE, message(why), {
+        ...context, freeMiB: mib(free), promisedMiB: mib(promised), reserveMiB: this.cfg.diskReserveMiB, overcommit: this.cfg.diskOvercommit,
+      });
     }
-    this.pending.set(name, adds);
-    return () => { this.pending.delete(name); };
+    this.pending.set(key, adds);
+    return () => { this.pending.delete(key); };
   }
 }
