@@ -1,4 +1,4 @@
-// The `atoll` command against the real stack: exit-code passthrough, ls/rm, cp round trips
+// The built `atoll` command against the real stack: exit-code passthrough, ls/rm, cp round trips
 // (file and directory), background processes, expose/ports, clear errors and exit codes.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -8,7 +8,8 @@ import os from "node:os";
 import path from "node:path";
 import { REPO_ROOT, startAtoll, type Atoll } from "./harness.js";
 
-const BIN = path.join(REPO_ROOT, "packages/cli/bin/atoll");
+// The built command (scripts/build.mjs), as users run it; the source launcher is checked in packages/cli/test.
+const BIN = path.join(REPO_ROOT, "packages/cli/dist/atoll.mjs");
 let atoll: Atoll;
 const tmp = mkdtempSync(path.join(os.tmpdir(), "atoll-cli-e2e-"));
 
@@ -22,7 +23,7 @@ after(async () => {
 
 function atollCli(args: string[], env: Record<string, string> = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const c = spawn(BIN, args, { cwd: tmp, env: { ...process.env, ATOLL_URL: atoll.url, ATOLL_API_KEY: atoll.apiKey, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    const c = spawn(process.execPath, [BIN, ...args], { cwd: tmp, env: { ...process.env, ATOLL_URL: atoll.url, ATOLL_API_KEY: atoll.apiKey, ...env }, stdio: ["ignore", "pipe", "pipe"] });
     let stdout = "";
     let stderr = "";
     c.stdout.on("data", (d) => (stdout += d));

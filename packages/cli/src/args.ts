@@ -1,10 +1,14 @@
-// Minimal argv parsing: flags (--name value, --name=value, boolean flags, repeatable flags),
-// positionals, and everything after "--" kept verbatim.
+// Argument parsing on node:util parseArgs (strict): declared flags only — an unknown flag is a
+// usage error — as --name value, --name=value, -x value, booleans, repeatable flags; positionals;
+// and everything after "--" kept verbatim.
+import { parseArgs as utilParseArgs } from "node:util";
 
 export interface FlagSpec {
+  /** Flags that take a value. */
+  string?: string[];
   /** Flags that take no value. */
   bool?: string[];
-  /** Flags that may repeat (values collected in order). */
+  /** Flags that take a value and may repeat (values collected in order). */
   multi?: string[];
   /** Short aliases, e.g. { f: "follow" }. */
   alias?: Record<string, string>;
@@ -20,35 +24,26 @@ export interface Parsed {
 
 export class UsageError extends Error {}
 
+type OptionsConfig = NonNullable<Parameters<typeof utilParseArgs>[0]>["options"] & {};
+
 export function parseArgs(argv: string[], spec: FlagSpec = {}): Parsed {
-  const out: Parsed = { positionals: [], flags: {}, multi: {}, rest: null };
-  const bool = new Set(spec.bool ?? []);
-  const multi = new Set(spec.multi ?? []);
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i]!;
-    if (a === "--") {
-      out.rest = argv.slice(i + 1);
-      break;
-    }
-    if (a.startsWith("-") && a !== "-") {
-      let name = a.replace(/^--?/, "");
-      let value: string | undefined;
-      const eq = name.indexOf("=");
-      if (eq >= 0) [name, value] = [name.slice(0, eq), name.slice(eq + 1)];
-      name = spec.alias?.[name] ?? name;
-      if (bool.has(name)) {
-        out.flags[name] = value === undefined ? true : value !== "false";
-        continue;
-      }
-      if (value === undefined) {
-        if (i + 1 >= argv.length) throw new UsageError(`option --${name} needs a value`);
-        value = argv[++i]!;
-      }
-      if (multi.has(name)) (out.multi[name] ??= []).push(value);
-      else out.flags[name] = value;
-      continue;
-    }
-    out.positionals.push(a);
+  const options: OptionsConfig = {};
+  for (const n of spec.string ?? []) options[n] = { type: "string" };
+  for (const n of spec.bool ?? []) options[n] = { type: "boolean" };
+  for (const n of spec.multi ?? []) options[n] = { type: "string", multiple: true };
+  for (const [short, long] of Object.entries(spec.alias ?? {})) if (options[long]) options[long]!.short = short;
+  let r: ReturnType<typeof utilParseArgs<{ args: string[]; options: OptionsConfig; allowPositionals: true; strict: true; tokens: true }>>;
+  try {
+    r = utilParseArgs({ args: argv, options, allowPositionals: true, strict: true, tokens: true });
+  } catch (e) {
+    // node's messages: "Unknown option '--x'…", "Option '--cwd <value>' argument missing"
+    throw new UsageError(((e as Error).message.split(". ")[0] ?? "bad arguments").replace(/^Unknown option/, "unknown option"));
+  }
+  const end = r.tokens.find((t) => t.kind === "option-terminator");
+  const out: Parsed = { positionals: end ? r.positionals.slice(0, r.positionals.length - (argv.length - end.index - 1)) : r.positionals, flags: {}, multi: {}, rest: end ? argv.slice(end.index + 1) : null };
+  for (const [k, v] of Object.entries(r.values)) {
+    if (Array.isArray(v)) out.multi[k] = v as string[];
+    else if (v !== undefined) out.flags[k] = v as string | boolean;
   }
   return out;
 }

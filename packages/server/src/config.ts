@@ -37,6 +37,8 @@ export interface ServerConfig {
   maxJsonBody: number;
   /** ATOLL_SHUTDOWN_GRACE_MS: how long in-flight requests may finish on SIGTERM. */
   shutdownGraceMs: number;
+  /** ATOLL_AGENT_DIR: the built agent bind-mounted into sandboxes; default packages/agent/dist (the installed CLI sets its own copy). */
+  agentDir?: string;
   /** ATOLL_LOG_LEVEL: debug | info | warn | error. */
   logLevel: "debug" | "info" | "warn" | "error";
   /**
@@ -103,6 +105,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     idleCheckMs: num(env, "ATOLL_IDLE_CHECK_MS", 500),
     maxJsonBody: num(env, "ATOLL_MAX_JSON_BODY", 1024 * 1024),
     shutdownGraceMs: num(env, "ATOLL_SHUTDOWN_GRACE_MS", 5000),
+    agentDir: env.ATOLL_AGENT_DIR || undefined,
     logLevel: ["debug", "info", "warn", "error"].includes(level) ? level : "info",
     publicProtocol: pub,
     templatePortWaitMs: num(env, "ATOLL_TEMPLATE_PORT_WAIT_MS", 10_000),

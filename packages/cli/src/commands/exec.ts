@@ -6,7 +6,7 @@ import type { Command } from "./types.js";
 export const exec: Command = {
   usage: "exec <id> [--cwd D] [--env K=V]... [--timeout MS] [--session S] -- <command…>",
   async run(argv, { client, io }) {
-    const p = parseArgs(argv, { multi: ["env"], alias: { e: "env", w: "cwd" } });
+    const p = parseArgs(argv, { string: ["cwd", "timeout", "session"], multi: ["env"], alias: { e: "env", w: "cwd" } });
     const id = need(p, 0, "sandbox id");
     // ssh-style: words after "--" (or after the id) are joined with spaces and run by the shell.
     const words = p.rest ?? p.positionals.slice(1);

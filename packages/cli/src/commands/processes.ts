@@ -18,7 +18,7 @@ export const ps: Command = {
 export const start: Command = {
   usage: "start <id> [--id P] [--cwd D] [--env K=V]... -- <command…>   start a background process",
   async run(argv, { client, io }) {
-    const p = parseArgs(argv, { multi: ["env"], alias: { e: "env", w: "cwd" } });
+    const p = parseArgs(argv, { string: ["id", "cwd"], multi: ["env"], alias: { e: "env", w: "cwd" } });
     const id = need(p, 0, "sandbox id");
     const words = p.rest ?? p.positionals.slice(1);
     if (!words.length) throw new Error("Cannot start process: missing command (put it after --)");
@@ -65,7 +65,7 @@ export const logs: Command = {
 export const kill: Command = {
   usage: "kill <id> <processId> [--signal S]   signal a process (default SIGTERM)",
   async run(argv, { client }) {
-    const p = parseArgs(argv, { alias: { s: "signal" } });
+    const p = parseArgs(argv, { string: ["signal"], alias: { s: "signal" } });
     await getSandbox(client(), need(p, 0, "sandbox id")).killProcess(need(p, 1, "process id"), str(p, "signal"));
     return 0;
   },

@@ -17,7 +17,7 @@ const TYPES = ["rootfs", "oci-archive", "oci-layout"] as const;
 export const template: Command = {
   usage: "template add <name> <path> [--type rootfs|oci-archive|oci-layout] [--startup CMD] [--workdir D] [--env K=V]... [--port N]... | template ls | template rm <name>",
   async run(argv, { client, io }) {
-    const p = parseArgs(argv, { multi: ["env", "port"], bool: ["json"], alias: { e: "env" } });
+    const p = parseArgs(argv, { string: ["path", "type", "startup", "workdir"], multi: ["env", "port"], bool: ["json"], alias: { e: "env" } });
     const sub = need(p, 0, "subcommand (add, ls or rm)");
     if (sub === "ls") {
       const list = await client().listTemplates();

@@ -16,6 +16,7 @@ export function createDriver(config: ServerConfig): Driver {
         trace: config.ociTrace,
         diskReserveMiB: config.diskReserveMiB,
         diskOvercommit: config.diskOvercommit,
+        agentDir: config.agentDir,
       });
     default:
       throw new AtollError(ErrorCode.VALIDATION_FAILED, `Cannot use ATOLL_DRIVER=${config.driver}: supported drivers are: oci`);
