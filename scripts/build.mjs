@@ -44,8 +44,8 @@ console.log("built packages/protocol/dist, packages/sdk/dist (ESM + .d.ts)");
 // is split into chunks beside it, so `atoll --version` loads a few KB instead of parsing ≈ 570 KB
 // and every Node built-in the server uses (≈ 0.25 s more on a loaded 2-core VM; bench/cli-start.ts).
 const CLI = "packages/cli/dist";
-rmSync(CLI, { recursive: true, force: true });
 mkdirSync(CLI, { recursive: true });
+for (const f of readdirSync(CLI)) if (f.endsWith(".mjs")) rmSync(`${CLI}/${f}`); // chunks of an earlier build
 await build({
   entryPoints: { atoll: "packages/cli/src/main.ts" },
   outdir: CLI,
