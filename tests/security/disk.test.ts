@@ -5,7 +5,7 @@
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, statSync, statfsSync, existsSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, statfsSync, existsSync } from "node:fs";
 import os from "node:os";
 import Database from "better-sqlite3";
 import path from "node:path";
@@ -140,4 +140,23 @@ test("host full (something else filled the data dir): API answers coded 507, nev
   const ids = (await atoll!.json("GET", "/v1/sandboxes")).body.sandboxes.map((s: { id: string }) => s.id).sort();
   assert.deepEqual(ids, ["disk-a", "disk-d"]);
   assert.doesNotMatch(atoll!.logs(), /uncaught exception|unhandled rejection/);
+});
+
+test("careless caller: idle warm-pool entries give up their disk space to a caller's sandbox that would not fit otherwise", { timeout: 180_000 }, async () => {
+  // Same data dir, now with one pre-started pool sandbox holding a 300 MiB promise: 510 MiB of
+  // room minus 300 leaves 210, so a 300 MiB sandbox that cannot come from the pool (it has env
+  // vars) fits only if the idle pool entry is removed.
+  await atoll!.stop();
+  atoll = await startAtoll({ poolSize: 1, dataDir, env: { ATOLL_DISK_RESERVE_MIB: String(RESERVE_MIB), ATOLL_DEFAULT_DISK_MIB: "300", ATOLL_DEFAULT_MEMORY_MIB: "256" } });
+  const sandboxes = path.join(dataDir, "sandboxes");
+  const poolEntry = () => readdirSync(sandboxes).find((n) => n.startsWith("_pool-"));
+  await waitFor("the pool entry to run", () => {
+    const n = poolEntry();
+    return n && existsSync(path.join(sandboxes, n, "state.json")) && readFileSync(path.join(sandboxes, n, "state.json"), "utf8").includes('"ip"');
+  }, 60_000, 200);
+  await new Promise((r) => setTimeout(r, 6000)); // its warm-up call (≤ 5 s) ends, then it is ready
+  const r = await atoll!.json("PUT", "/v1/sandboxes/disk-e", { envVars: { FROM: "caller" } });
+  assert.equal(r.status, 201, JSON.stringify(r.body));
+  assert.equal(poolEntry(), undefined, "the idle pool entry was removed");
+  assert.equal((await exec(atoll!, "disk-e", "echo $FROM")).stdout, "caller\n");
 });

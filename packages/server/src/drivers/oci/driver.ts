@@ -156,10 +156,24 @@ export class OciDriver implements Driver {
       const st = await this.runtime.state(this.layout.container(key));
       await tearDown(this.ctx, rec, { container: !!st }); // whatever is left of a dead instance
       this.refresh(rec, spec);
-      await bringUp(this.ctx, rec);
+      await this.bringUpMakingRoom(rec);
       this.layout.write(rec);
       return this.running(rec, rec.pid);
     });
+  }
+
+  /**
+   * bringUp; when its disk does not fit (INSUFFICIENT_STORAGE), idle pool entries are removed one
+   * at a time to free what their disks were promised, since a caller's sandbox matters more.
+   */
+  private async bringUpMakingRoom(rec: SandboxRecord): Promise<string> {
+    for (;;) {
+      try {
+        return await bringUp(this.ctx, rec);
+      } catch (e) {
+        if (!(e instanceof AtollError) || e.code !== ErrorCode.INSUFFICIENT_STORAGE || !(await this.pool.evictOne())) throw e;
+      }
+    }
   }
 
   async stop(id: string): Promise<void> {

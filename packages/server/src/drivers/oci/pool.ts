@@ -132,6 +132,17 @@ export class WarmPool extends EventEmitter {
     this.emit("ready", name);
   }
 
+  /** Removes one unclaimed ready entry so its disk's space can go to a caller's sandbox; false if none. */
+  async evictOne(): Promise<boolean> {
+    const name = this.ready.shift();
+    if (!name) return false;
+    await this.lock.run(name, async () => {
+      const rec = this.ctx.layout.read(name);
+      if (rec && !rec.id) await wipe(this.ctx, rec);
+    });
+    return true;
+  }
+
   /** Removes pool entries left by control planes that are gone (dead owner pid, never claimed). */
   async reapStale(): Promise<void> {
     const { layout, cfg } = this.ctx;
