@@ -111,12 +111,21 @@ export interface RawUploadResult {
   timestamp: string;
 }
 
+/** An archive entry that was not extracted, and why (unsupported type, unsafe path or link, …). */
+export interface SkippedEntry {
+  path: string;
+  reason: string;
+}
+
 /** Atoll: PUT /api/archive?path=… result. */
 export interface ArchiveExtractResult {
   success: boolean;
   path: string;
   bytesReceived: number;
   timestamp: string;
+  /** Entries not extracted (at most 1000 listed); skippedCount is the exact number. */
+  skipped?: SkippedEntry[];
+  skippedCount?: number;
 }
 
 /** Atoll: POST /api/watch body. */

@@ -1,110 +1,117 @@
-// Directory transfer as a tar stream through the image's `tar` binary, with streaming pipes both ways.
-import { spawn, type ChildProcess } from "node:child_process";
+// Directory transfer as a tar stream, built and unpacked in-process with the bundled `tar` library:
+// the agent never runs the sandbox's own `tar` (root in the sandbox can replace it, and the
+// agent's output must not depend on what the sandbox put in its PATH).
+import type { Stats } from "node:fs";
 import fsp from "node:fs/promises";
+import { once } from "node:events";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { pipeline } from "node:stream/promises";
-import { AtollError, ErrorCode } from "@atoll/protocol";
+import * as tar from "tar";
+import { AtollError, ErrorCode, codeForErrno, type SkippedEntry } from "@atoll/protocol";
 
-const STDERR_CAP = 8192;
-
-function collectStderr(child: ChildProcess): () => string {
-  let err = "";
-  child.stderr?.on("data", (c: Buffer) => {
-    if (err.length < STDERR_CAP) err += c.toString("utf8");
-  });
-  return () => err.slice(0, STDERR_CAP).trim();
-}
-
-function exited(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  return new Promise((resolve, reject) => {
-    child.once("error", reject);
-    child.once("close", (code, signal) => resolve({ code, signal }));
-  });
-}
-
-function tarError(verb: string, p: string, stderr: string, code: number | null): AtollError {
-  const ec = /No space left/i.test(stderr) ? ErrorCode.NO_SPACE
-    : /Permission denied/i.test(stderr) ? ErrorCode.PERMISSION_DENIED
-    : /not look like a tar archive|unexpected EOF|Unexpected EOF|invalid tar/i.test(stderr) ? ErrorCode.VALIDATION_FAILED
-    : ErrorCode.FILESYSTEM_ERROR;
-  const first = stderr.split("\n").find((l) => l.trim()) ?? `tar exited with ${code}`;
-  return new AtollError(ec, `Cannot ${verb} ${p}: ${first.replace(/^tar: /, "")}`, { path: p, stderr, exitCode: code });
-}
+/** At most this many skipped entries are listed in an extract result (the count is exact). */
+const SKIPPED_LIST_CAP = 1000;
 
 async function requireDir(p: string): Promise<void> {
   const st = await fsp.stat(p);
   if (!st.isDirectory()) throw new AtollError(ErrorCode.NOT_DIRECTORY, `Cannot archive ${p}: not a directory`, { path: p });
 }
 
+/** Only what a tar can carry portably: sockets, FIFOs and devices are left out (tar also corrupts its output on them). */
+function archivable(p: string, st: Stats | tar.ReadEntry, dir: string): boolean {
+  if (!("isFile" in st) || st.isFile() || st.isDirectory() || st.isSymbolicLink()) return true;
+  console.error(`[agent] archive of ${dir}: skipped ${p} (not a file, directory or symlink)`);
+  return false;
+}
+
 /** GET /api/archive: tar of the directory's contents (entries relative, "./…"), streamed. */
 export async function sendArchive(dir: string, gzip: boolean, res: ServerResponse): Promise<void> {
   await requireDir(dir);
-  const child = spawn("tar", [gzip ? "-czf" : "-cf", "-", "-C", dir, "."], { stdio: ["ignore", "pipe", "pipe"] });
-  const stderr = collectStderr(child);
-  const done = exited(child);
-  // Wait for the first bytes (or the exit) so an immediate failure is still a proper error response.
-  const first = await new Promise<Buffer | null>((resolve) => {
-    child.stdout!.once("readable", () => resolve(child.stdout!.read() as Buffer | null));
-    child.once("close", () => resolve(null));
-    child.once("error", () => resolve(null));
-  });
-  if (first === null) {
-    const { code } = await done;
-    if (code !== 0) throw tarError("archive", dir, stderr(), code);
-  }
+  // Readable up front: a directory we cannot list is a proper error response, not a cut stream.
+  await fsp.readdir(dir);
+  const pack = tar.c(
+    {
+      cwd: dir,
+      gzip: gzip || undefined,
+      filter: (p, st) => archivable(p, st, dir),
+      // A file that vanishes or cannot be read while archiving is left out, as GNU tar does.
+      onwarn: (code, message) => console.error(`[agent] archive of ${dir}: ${code} ${message}`),
+    },
+    ["."],
+  );
   res.writeHead(200, { "content-type": gzip ? "application/gzip" : "application/x-tar", "x-accel-buffering": "no" });
-  const onClose = () => {
-    if (child.exitCode === null) child.kill("SIGKILL");
-  };
-  res.on("close", onClose);
   try {
-    if (first) res.write(first);
-    await pipeline(child.stdout!, res, { end: false });
-    const { code } = await done;
-    // tar exits 1 when files changed while being read: the archive is still complete.
-    if (code !== 0 && code !== 1) {
-      console.error(`[agent] archive of ${dir} failed: ${stderr()}`);
-      res.destroy();
-      return;
-    }
-    res.end();
-  } catch {
+    await pipeline(pack as unknown as NodeJS.ReadableStream, res);
+  } catch (e) {
+    // Client gone, or a read error mid-way: a truncated tar tells the client.
+    if (!res.destroyed) console.error(`[agent] archive of ${dir} failed: ${(e as Error).message}`);
     res.destroy();
-    child.kill("SIGKILL");
-  } finally {
-    res.off("close", onClose);
   }
 }
 
+export interface ExtractOutcome {
+  bytesReceived: number;
+  skipped: SkippedEntry[];
+  skippedCount: number;
+}
+
+/** What a tar warning means for one entry: skipped (bad path, unsupported type) or fatal (disk errors). */
+function classify(code: string, data: { code?: string }): "skip" | "info" | "fatal" {
+  if (code === "TAR_ENTRY_INFO") return "info";
+  const errno = data.code ?? "";
+  if (/^E[A-Z0-9]+$/.test(errno) && !["ELOOP", "ENOTDIR", "EEXIST", "EISDIR", "ENOTEMPTY"].includes(errno)) return "fatal";
+  return "skip";
+}
+
 /** PUT /api/archive: extracts the uploaded tar (gzip auto-detected) into dir, creating it. */
-export async function receiveArchive(dir: string, req: IncomingMessage): Promise<number> {
+export async function receiveArchive(dir: string, req: IncomingMessage): Promise<ExtractOutcome> {
   const st = await fsp.stat(dir).catch(() => null);
   if (st && !st.isDirectory()) throw new AtollError(ErrorCode.NOT_DIRECTORY, `Cannot extract into ${dir}: not a directory`, { path: dir });
   await fsp.mkdir(dir, { recursive: true });
-  const gzip = /gzip/.test(String(req.headers["content-type"] ?? "")) || req.headers["content-encoding"] === "gzip";
-  // --no-same-owner: uploaded uids mean nothing inside the sandbox's user namespace.
-  const args = ["-x", ...(gzip ? ["-z"] : []), "-f", "-", "-C", dir, "--no-same-owner", "--no-overwrite-dir"];
-  const child = spawn("tar", args, { stdio: ["pipe", "ignore", "pipe"] });
-  const stderr = collectStderr(child);
-  const done = exited(child);
+  const skipped: SkippedEntry[] = [];
+  let skippedCount = 0;
+  let fatal: AtollError | null = null;
+  const unpack = tar.x({
+    cwd: dir,
+    // Uploaded uids mean nothing inside the sandbox's user namespace (GNU tar's --no-same-owner).
+    preserveOwner: false,
+    onwarn: (code, message, data) => {
+      const kind = classify(code, data);
+      const entryPath = String((data.entry as { path?: string } | undefined)?.path ?? data.path ?? "");
+      if (kind === "fatal" && !fatal) {
+        const errno = String(data.code);
+        fatal = new AtollError(codeForErrno(errno), `Cannot extract into ${dir}: ${message}`, { path: dir, entry: entryPath, errno });
+        unpack.abort(fatal);
+      } else if (kind === "skip") {
+        skippedCount++;
+        if (skipped.length < SKIPPED_LIST_CAP) skipped.push({ path: entryPath, reason: message });
+      }
+    },
+  });
+  // The unpacker is an EventEmitter-style writable (not a Node stream): feed it with backpressure.
   let bytes = 0;
-  const counter = async function* (src: AsyncIterable<Buffer>) {
-    for await (const c of src) {
-      bytes += c.length;
-      yield c;
-    }
-  };
+  const finished = new Promise<void>((resolve, reject) => {
+    unpack.once("finish", resolve);
+    unpack.once("error", reject);
+  });
+  finished.catch(() => {}); // observed below
   try {
-    await pipeline(req, counter, child.stdin!);
+    await pipeline(req, async (src: AsyncIterable<Buffer>) => {
+      for await (const c of src) {
+        bytes += c.length;
+        if (!unpack.write(c)) await Promise.race([once(unpack, "drain"), finished]);
+      }
+      unpack.end();
+    });
+    await finished;
   } catch (e) {
-    // tar closing stdin early (bad archive) surfaces as EPIPE: its exit status tells the story.
-    if ((e as NodeJS.ErrnoException).code !== "EPIPE") {
-      child.kill("SIGKILL");
-      await done.catch(() => {});
-      throw e;
+    if (fatal) throw fatal;
+    const err = e as NodeJS.ErrnoException & { tarCode?: string };
+    if (err.tarCode === "TAR_BAD_ARCHIVE" || err.tarCode === "TAR_ABORT" || /^TAR_/.test(String(err.code))) {
+      throw new AtollError(ErrorCode.VALIDATION_FAILED, `Cannot extract into ${dir}: ${err.message.replace(/^TAR_[A-Z_]+: /, "")}`, { path: dir, bytesReceived: bytes });
     }
+    throw e;
   }
-  const { code } = await done;
-  if (code !== 0) throw tarError("extract into", dir, stderr(), code);
-  return bytes;
+  if (fatal) throw fatal;
+  return { bytesReceived: bytes, skipped, skippedCount };
 }

@@ -16,8 +16,8 @@ export function archiveRoutes(): Route[] {
     {
       method: "PUT", path: "/api/archive", handler: async (req, res, _p, url) => {
         const p = queryPath(url);
-        const bytesReceived = await withFs("extract into", p, () => receiveArchive(p, req));
-        sendJson(res, 200, { success: true, path: p, bytesReceived, timestamp: nowIso() });
+        const r = await withFs("extract into", p, () => receiveArchive(p, req));
+        sendJson(res, 200, { success: true, path: p, bytesReceived: r.bytesReceived, timestamp: nowIso(), skipped: r.skipped, skippedCount: r.skippedCount });
       },
     },
   ];
