@@ -1,8 +1,10 @@
 // atoll cp <local> <id>:<path>   |   atoll cp <id>:<path> <local>
-// Files stream through the raw route, directories through the tar route.
+// Files stream through the raw route, directories through the tar route. A directory from a
+// sandbox is unpacked as a hostile archive (@atoll/sdk/node extractUntrusted): every entry left out
+// is printed as a warning line and the command exits 2 ("copied, some entries refused").
 import { getSandbox } from "@atoll/sdk";
-import { copyFromSandbox, copyToSandbox } from "@atoll/sdk/node";
-import { UsageError, parseArgs } from "../args.js";
+import { copyFromSandbox, copyToSandbox, type SkippedEntry } from "@atoll/sdk/node";
+import { UsageError, num, parseArgs } from "../args.js";
 import type { Command } from "./types.js";
 
 // "<sandbox id>:<path>"; prefix a local path containing ':' with "./" to keep it local.
@@ -15,22 +17,30 @@ export function parseRemote(arg: string): { id: string; path: string } | null {
 }
 
 export const cp: Command = {
-  usage: "cp <local> <id>:<path> | cp <id>:<path> <local>   copy files or directories",
+  usage: "cp <local> <id>:<path> | cp <id>:<path> <local> [--max-bytes N] [--max-entries N]   copy files or directories",
   async run(argv, { client, io }) {
     const p = parseArgs(argv);
+    const limits = { maxBytes: num(p, "max-bytes"), maxEntries: num(p, "max-entries") };
     if (p.positionals.length !== 2) throw new UsageError("cp needs a source and a destination");
     const [src, dst] = p.positionals as [string, string];
     const rs = parseRemote(src);
     const rd = parseRemote(dst);
     if (rs && rd) throw new UsageError("cp copies between the local machine and one sandbox, not between sandboxes");
     if (!rs && !rd) throw new UsageError("one of source or destination must be <sandbox id>:<path>");
+    let skipped: SkippedEntry[];
     if (rd) {
       const r = await copyToSandbox(getSandbox(client(), rd.id), src, rd.path);
+      skipped = r.skipped;
       io.err(`${r.kind === "directory" ? "directory" : "file"} ${src} → ${rd.id}:${rd.path} (${r.bytes} bytes)`);
     } else {
-      const r = await copyFromSandbox(getSandbox(client(), rs!.id), rs!.path, dst);
+      const r = await copyFromSandbox(getSandbox(client(), rs!.id), rs!.path, dst, limits);
+      skipped = r.skipped;
       io.err(`${r.kind} ${rs!.id}:${rs!.path} → ${dst}`);
     }
-    return 0;
+    // Names and reasons come from the sandbox: control characters are escaped, never printed raw.
+    for (const s of skipped) io.err(`warning: skipped ${JSON.stringify(s.path)}: ${JSON.stringify(s.reason).slice(1, -1)}`);
+    if (skipped.length === 0) return 0;
+    io.err(`warning: ${skipped.length} entr${skipped.length === 1 ? "y was" : "ies were"} left out or changed`);
+    return 2;
   },
 };
