@@ -3,6 +3,8 @@ import fs from "node:fs/promises";
 import path from "node:path";
 import { AtollError, ErrorCode, type FileEncoding } from "@atoll/protocol";
 import { detectType, looksLikeText, SNIFF_BYTES } from "./mime.js";
+import { replaceFile } from "./atomic.js";
+import { readConsistent } from "./consistent.js";
 
 /** Largest file /api/read returns in one JSON body; bigger files go through read/stream or raw. */
 export const MAX_READ_BYTES = 128 * 1024 * 1024;
@@ -30,26 +32,16 @@ export async function statReadable(p: string): Promise<import("node:fs").Stats> 
   return st;
 }
 
-/** Reads a whole regular file, up to `limit` bytes (files in /proc report size 0, so read to EOF). */
+/**
+ * Reads a whole regular file, up to `limit` bytes, as one consistent version (consistent.ts);
+ * files in /proc report size 0, so they are read to EOF.
+ */
 export async function readCapped(p: string, limit: number): Promise<Buffer> {
-  const fh = await fs.open(p, "r");
-  try {
-    const parts: Buffer[] = [];
-    let total = 0;
-    for (;;) {
-      const buf = Buffer.allocUnsafe(Math.min(1024 * 1024, limit + 1 - total));
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
-      if (bytesRead === 0) break;
-      parts.push(buf.subarray(0, bytesRead));
-      total += bytesRead;
-      if (total > limit) {
-        throw new AtollError(ErrorCode.PAYLOAD_TOO_LARGE, `Cannot read ${p}: larger than the ${limit}-byte limit of /api/read (use /api/read/stream or GET /api/files/raw)`, { path: p, limit });
-      }
-    }
-    return Buffer.concat(parts, total);
-  } finally {
-    await fh.close();
-  }
+  const tooBig = () => new AtollError(ErrorCode.PAYLOAD_TOO_LARGE, `Cannot read ${p}: larger than the ${limit}-byte limit of /api/read (use /api/read/stream or GET /api/files/raw)`, { path: p, limit });
+  return readConsistent(p, limit, tooBig, (st) => {
+    if (!st.isFile()) throw new AtollError(ErrorCode.VALIDATION_FAILED, `Cannot read ${p}: not a regular file`, { path: p });
+    if (st.size > BigInt(limit)) throw tooBig();
+  });
 }
 
 export async function readFileContent(p: string, requested?: FileEncoding): Promise<ReadOutcome> {
@@ -57,7 +49,7 @@ export async function readFileContent(p: string, requested?: FileEncoding): Prom
   if (st.size > MAX_READ_BYTES) {
     throw new AtollError(ErrorCode.PAYLOAD_TOO_LARGE, `Cannot read ${p}: ${st.size} bytes is over the ${MAX_READ_BYTES}-byte limit of /api/read (use /api/read/stream or GET /api/files/raw)`, { path: p, size: st.size, limit: MAX_READ_BYTES });
   }
-  const buf = await readCapped(p, MAX_READ_BYTES);
+  const buf = await readCapped(p, MAX_READ_BYTES); // one fd, checked against changes underneath
   const det = detectType(p, buf.subarray(0, SNIFF_BYTES), buf.length <= SNIFF_BYTES);
   // A file that sniffs as text but is not valid UTF-8 further on is binary.
   const isBinary = det.isBinary || (buf.length > SNIFF_BYTES && !looksLikeText(buf, true));
@@ -81,18 +73,9 @@ export function decodeContent(content: unknown, encoding: FileEncoding | undefin
   return Buffer.from(content, "utf8");
 }
 
-/** Writes a file, creating missing parent directories. */
+/** Writes a file atomically (atomic.ts: readers see the old or the new content), creating missing parents. */
 export async function writeFileContent(p: string, data: Buffer): Promise<void> {
-  await refuseDirectory(p, "write");
-  await fs.mkdir(path.dirname(p), { recursive: true });
-  await fs.writeFile(p, data);
-}
-
-async function refuseDirectory(p: string, verb: string): Promise<void> {
-  const st = await fs.stat(p).catch(() => null);
-  if (st?.isDirectory()) throw new AtollError(ErrorCode.IS_DIRECTORY, `Cannot ${verb} ${p}: it is a directory`, { path: p });
-  // Opening a FIFO for writing would block until a reader appears.
-  if (st && !st.isFile()) throw new AtollError(ErrorCode.VALIDATION_FAILED, `Cannot ${verb} ${p}: not a regular file`, { path: p });
+  await replaceFile(p, (fh) => fh.writeFile(data));
 }
 
 /** Deletes a file or symlink. Directories are refused (IS_DIRECTORY), as in Cloudflare's API. */

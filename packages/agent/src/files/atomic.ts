@@ -1,0 +1,68 @@
+// Atomic file replacement for /api/write and PUT /api/files/raw: the new bytes go to a temporary
+// file in the target's directory, which takes the old file's owner and mode, and is renamed over
+// the target only once complete. A concurrent reader sees the old content or the new, never a mix
+// (rename(2) swaps the name in one step; a reader that already opened the old file keeps it).
+// Not fsynced: this is about what concurrent readers see, not about surviving a power cut.
+// A hard-linked target is replaced by a new inode (the other names keep the old content), as
+// editors that save atomically do.
+import crypto from "node:crypto";
+import type { Stats } from "node:fs";
+import fsp, { type FileHandle } from "node:fs/promises";
+import path from "node:path";
+import { AtollError, ErrorCode } from "@atoll/protocol";
+
+/** Linux's own bound on links followed during one resolution. */
+const MAX_LINKS = 40;
+
+/** The path a write to `p` lands on: a symlink (chain) at p is followed, so the link stays a link. */
+async function landingPath(p: string): Promise<string> {
+  let cur = p;
+  for (let i = 0; i < MAX_LINKS; i++) {
+    const st = await fsp.lstat(cur).catch(() => null);
+    if (!st?.isSymbolicLink()) return cur;
+    cur = path.resolve(path.dirname(cur), await fsp.readlink(cur));
+  }
+  throw Object.assign(new Error(`ELOOP: too many symbolic links, open '${p}'`), { code: "ELOOP" });
+}
+
+async function existingFile(target: string, p: string, verb: string): Promise<Stats | null> {
+  const st = await fsp.stat(target).catch((e: NodeJS.ErrnoException) => {
+    if (e.code === "ENOENT") return null;
+    throw e;
+  });
+  if (st?.isDirectory()) throw new AtollError(ErrorCode.IS_DIRECTORY, `Cannot ${verb} ${p}: it is a directory`, { path: p });
+  if (st && !st.isFile()) throw new AtollError(ErrorCode.VALIDATION_FAILED, `Cannot ${verb} ${p}: not a regular file`, { path: p });
+  return st;
+}
+
+/**
+ * Replaces the file at `p` (creating parents) with what `fill` writes into the temporary file's
+ * handle. `fill` may close the handle (a stream with autoClose does). On any failure the temporary
+ * file is removed and the target is untouched.
+ */
+export async function replaceFile<T>(p: string, fill: (fh: FileHandle) => Promise<T>, verb = "write"): Promise<T> {
+  const target = await landingPath(p);
+  const old = await existingFile(target, p, verb);
+  const dir = path.dirname(target);
+  await fsp.mkdir(dir, { recursive: true });
+  const tmp = path.join(dir, `.${path.basename(target)}.atoll-${crypto.randomBytes(6).toString("hex")}`);
+  // New files get the usual 0666 minus umask; a replaced file keeps its owner and mode.
+  const fh = await fsp.open(tmp, "wx", old ? 0o600 : 0o666);
+  try {
+    if (old) {
+      // chown first: it clears setuid/setgid, which chmod then restores.
+      await fh.chown(old.uid, old.gid).catch((e: NodeJS.ErrnoException) => {
+        if (e.code !== "EPERM" || process.getuid?.() === 0) throw e; // an unprivileged agent keeps its own uid
+      });
+      await fh.chmod(old.mode & 0o7777);
+    }
+    const result = await fill(fh);
+    await fh.close().catch(() => {}); // already closed by a stream: fine
+    await fsp.rename(tmp, target);
+    return result;
+  } catch (e) {
+    await fh.close().catch(() => {});
+    await fsp.unlink(tmp).catch(() => {});
+    throw e;
+  }
+}
