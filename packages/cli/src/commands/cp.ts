@@ -19,7 +19,7 @@ export function parseRemote(arg: string): { id: string; path: string } | null {
 export const cp: Command = {
   usage: "cp <local> <id>:<path> | cp <id>:<path> <local> [--max-bytes N] [--max-entries N]   copy files or directories",
   async run(argv, { client, io }) {
-    const p = parseArgs(argv);
+    const p = parseArgs(argv, { string: ["max-bytes", "max-entries"] });
     const limits = { maxBytes: num(p, "max-bytes"), maxEntries: num(p, "max-entries") };
     if (p.positionals.length !== 2) throw new UsageError("cp needs a source and a destination");
     const [src, dst] = p.positionals as [string, string];
