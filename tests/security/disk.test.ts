@@ -125,6 +125,15 @@ test("host full (something else filled the data dir): API answers coded 507, nev
     else coded507(r, ["HOST_DISK_FULL"]);
   }
 
+  // Sleep works (its status write is lost, not fatal); a wake needs the driver's state file and
+  // answers 507 until there is space again (after the filler is gone below, it wakes).
+  const slept = await atoll!.json("POST", "/v1/sandboxes/disk-a/sleep");
+  assert.equal(slept.status, 200, JSON.stringify(slept.body));
+  assert.equal(slept.body.status, "sleeping");
+  const wake = await atoll!.json("POST", "/v1/sandboxes/disk-a/api/execute", { command: "echo hi" });
+  t.diagnostic(`wake on a full data dir: ${wake.status} ${wake.body?.code ?? ""}`);
+  coded507(wake, ["HOST_DISK_FULL"]);
+
   const freeBefore = freeMiB();
   const del = await atoll!.json("DELETE", "/v1/sandboxes/disk-b");
   assert.equal(del.status, 200, JSON.stringify(del.body));
@@ -137,6 +146,7 @@ test("host full (something else filled the data dir): API answers coded 507, nev
   assert.equal((await fetch(`${atoll!.url}/v1/health`)).status, 200);
   await createSandbox(atoll!, "disk-d", { limits: { diskMiB: 64 } });
   assert.equal((await exec(atoll!, "disk-d", "echo alive")).stdout, "alive\n");
+  assert.equal((await exec(atoll!, "disk-a", "cat /workspace/small")).stdout, "still-writable\n", "disk-a wakes with its files");
   const ids = (await atoll!.json("GET", "/v1/sandboxes")).body.sandboxes.map((s: { id: string }) => s.id).sort();
   assert.deepEqual(ids, ["disk-a", "disk-d"]);
   assert.doesNotMatch(atoll!.logs(), /uncaught exception|unhandled rejection/);

@@ -107,7 +107,7 @@ export class SandboxManager extends EventEmitter<ManagerEvents> implements Sandb
     const ds = await this.driver.inspect(row.id);
     const status: SandboxStatus = ds.state === "running" && ds.endpoint ? "running" : ds.state === "paused" ? "paused" : "sleeping";
     this.live.set(row.id, { status, endpoint: status === "running" ? ds.endpoint : undefined, sleepAfterMs: row.sleepAfterMs, keepAlive: row.keepAlive });
-    if (status !== row.status) this.stores.sandboxes.setStatus(row.id, status);
+    if (status !== row.status) this.bestEffort(() => this.stores.sandboxes.setStatus(row.id, status));
     if (status === "running") this.idle.track(row.id, row.sleepAfterMs, row.keepAlive);
     this.log.info(`adopted sandbox ${row.id}: ${status}`);
   }
@@ -228,9 +228,9 @@ export class SandboxManager extends EventEmitter<ManagerEvents> implements Sandb
     assertSandboxId(id);
     await this.lock.run(id, async () => {
       this.row(id);
-      // On a full data dir the status write may fail: destroying frees the space, so go on (a
-      // crash before the row is deleted then leaves a row whose sandbox is gone: adopt sees it missing).
-      this.bestEffort(() => this.setStatus(id, "destroying"));
+      // On a full data dir this status write may be lost (setStatus is best-effort): destroying frees
+      // the space, so go on; a crash before the row is deleted leaves a row adopt() finds missing.
+      this.setStatus(id, "destroying");
       this.idle.untrack(id);
       this.emit("stopped", id);
       await this.driver.destroy(id);
@@ -367,8 +367,8 @@ export class SandboxManager extends EventEmitter<ManagerEvents> implements Sandb
 
   private markRunning(row: SandboxRow, endpoint: SandboxEndpoint): void {
     this.live.set(row.id, { status: "running", endpoint, sleepAfterMs: row.sleepAfterMs, keepAlive: row.keepAlive });
-    this.stores.sandboxes.setStatus(row.id, "running");
     this.idle.track(row.id, row.sleepAfterMs, row.keepAlive);
+    this.bestEffort(() => this.stores.sandboxes.setStatus(row.id, "running"));
   }
 
   private async sleepIfIdle(id: string): Promise<void> {
@@ -419,13 +419,18 @@ export class SandboxManager extends EventEmitter<ManagerEvents> implements Sandb
     }
   }
 
+  /**
+   * The in-memory view changes first, the row follows best-effort: a status write lost to a full
+   * data dir must not leave a slept, paused or destroyed sandbox looking otherwise in memory, and
+   * adopt() re-derives every status from the driver after a restart.
+   */
   private setStatus(id: string, status: SandboxStatus): void {
-    this.stores.sandboxes.setStatus(id, status);
     const l = this.live.get(id);
     if (l) {
       l.status = status;
       if (status !== "running") l.endpoint = undefined;
     }
+    this.bestEffort(() => this.stores.sandboxes.setStatus(id, status));
   }
 
   private row(id: string): SandboxRow {
@@ -438,7 +443,8 @@ export class SandboxManager extends EventEmitter<ManagerEvents> implements Sandb
     const last = this.idle.lastActive(r.id);
     return {
       id: r.id,
-      status: r.status,
+      // memory leads the row (setStatus): the row may lag after a write lost to a full disk
+      status: this.live.get(r.id)?.status ?? r.status,
       driver: r.driver,
       template: r.template,
       createdAt: r.createdAt,
