@@ -2,6 +2,7 @@
 import http from "node:http";
 import { Router } from "./router.js";
 import { allRoutes } from "./routes/index.js";
+import { adoptStrays } from "./process/jobs.js";
 
 export function createAgentServer(): http.Server {
   const router = new Router().add(allRoutes());
@@ -18,5 +19,6 @@ if (process.env.ATOLL_AGENT_NO_LISTEN !== "1") {
   // Bad input must never take the agent down.
   process.on("uncaughtException", (e) => console.error("[agent] uncaught", e));
   process.on("unhandledRejection", (e) => console.error("[agent] unhandled", e));
+  adoptStrays(); // the template's startup command: user work, into its job cgroup (process/jobs.ts)
   createAgentServer().listen(port, host, () => console.error(`[agent] listening on ${host}:${port}`));
 }

@@ -107,6 +107,28 @@ export interface ProcessLogsResult {
   droppedBytes: { stdout: number; stderr: number };
 }
 
+/**
+ * DELETE or POST /api/process/kill-all. Without `everything`: every running process plus every
+ * leftover of finished commands and processes (sessions' shells, running commands, interpreters and
+ * the startup command are spared). With `everything: true` (Atoll): everything in the sandbox except
+ * the agent: those too (sessions and code contexts stay; their next command gets a fresh shell or
+ * executor). `signal` (default SIGTERM, names or numbers) is sent first to running processes;
+ * `everything` kills at once with SIGKILL.
+ */
+export interface KillAllRequest {
+  signal?: string | number;
+  everything?: boolean;
+}
+
+/** Answer of kill-all: `cleanedCount` = processes that were still running (Cloudflare's meaning). */
+export interface KillAllResult {
+  success: true;
+  cleanedCount: number;
+  /** Distinct pids killed (everything: true). */
+  killedPids?: number;
+  timestamp: string;
+}
+
 /** SSE events of GET /api/process/:id/stream. */
 export type ProcessLogEvent =
   | { type: "process_info"; timestamp: string; processId: string; command: string; status: ProcessStatus; pid?: number }

@@ -5,7 +5,7 @@ export { Sandbox, getSandbox, type SandboxOptions } from "./sandbox.js";
 export { ExecutionSession } from "./session-api.js";
 export type { SessionOptions, SessionDeleteResult } from "./sessions.js";
 export type { BaseExecOptions, ExecEvent, ExecOptions, ExecResult, StreamOptions } from "./exec.js";
-export { Process, type ProcessLogEvent, type ProcessOptions, type ProcessStatus, type WaitForExitResult, type WaitForLogResult } from "./processes.js";
+export { Process, type ProcessLogEvent, type KillAllOptions, type ProcessOptions, type ProcessStatus, type WaitForExitResult, type WaitForLogResult } from "./processes.js";
 export type { WaitForPortOptions } from "./wait-port.js";
 export type * from "./files.js";
 export { WatchHandle, type FileChangeEvent, type WatchEvent, type WatchOptions } from "./watch.js";

@@ -223,8 +223,24 @@ export async function killProcess(ctx: Ctx, id: string, signal?: string): Promis
   await ctx.core.apiJson(`/process/${enc(id)}${q}`, { method: "DELETE", what: `kill process ${id}` });
 }
 
-export async function killAllProcesses(ctx: Ctx): Promise<number> {
-  const r = await ctx.core.apiJson<{ cleanedCount?: number; killedCount?: number }>("/process/kill-all", { method: "DELETE", what: "kill all processes" });
+/** Options of killAllProcesses (Atoll). */
+export interface KillAllOptions {
+  /**
+   * Kill everything in the sandbox except its agent: besides the processes and the leftovers of
+   * finished commands, also the sessions' shells and running commands, code-interpreter executors
+   * and the template's startup command. Sessions and code contexts stay usable (fresh shell or
+   * executor on next use; shell state is restored, interpreter state is lost).
+   */
+  everything?: boolean;
+}
+
+/**
+ * Kills every running process and every leftover of finished commands and processes (including
+ * `setsid`/double-forked ones); resolves with how many processes were still running.
+ */
+export async function killAllProcesses(ctx: Ctx, options: KillAllOptions = {}): Promise<number> {
+  const q = options.everything ? "?everything=1" : "";
+  const r = await ctx.core.apiJson<{ cleanedCount?: number; killedCount?: number }>(`/process/kill-all${q}`, { method: "DELETE", what: "kill all processes" });
   return r.cleanedCount ?? r.killedCount ?? 0;
 }
 

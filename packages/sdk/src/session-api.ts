@@ -41,8 +41,8 @@ export class SessionApi {
   killProcess(id: string, signal?: string): Promise<void> {
     return procs.killProcess(this.ctx, id, signal);
   }
-  killAllProcesses(): Promise<number> {
-    return procs.killAllProcesses(this.ctx);
+  killAllProcesses(options?: procs.KillAllOptions): Promise<number> {
+    return procs.killAllProcesses(this.ctx, options);
   }
   cleanupCompletedProcesses(): Promise<number> {
     return procs.cleanupCompletedProcesses(this.ctx);

@@ -6,6 +6,7 @@ import type { Readable, Writable } from "node:stream";
 import { StringDecoder } from "node:string_decoder";
 import { executorArgv, type ExecutorKind } from "./runtime-paths.js";
 import { raiseOomScore } from "../process/oom.js";
+import { newJob, type Job } from "../process/jobs.js";
 import { userBaseEnv } from "../process/user-env.js";
 
 /** An event as the runners write it (see runtime/python_runner.py, js-runner/main.ts). */
@@ -57,6 +58,8 @@ export class Executor {
   /** The runner's own start-up as it measured it (Python: from its first line; Node: process uptime). */
   runnerStartupMs?: number;
   exited = false;
+  /** The executor's job cgroup (process/jobs.ts; spared by kill-all while it lives), null without job cgroups. */
+  private readonly job: Job | null = newJob("i");
   private cmd: Writable;
   private evs: Readable;
   private active: Active | null = null;
@@ -71,6 +74,8 @@ export class Executor {
     // Own process group: deleting the context also ends whatever the user's code started.
     this.proc = spawn(bin!, args, { stdio: ["ignore", "pipe", "pipe", "pipe", "pipe"], env, cwd: "/", detached: true });
     raiseOomScore(this.proc.pid); // user code dies before the agent under memory pressure (process/oom.ts)
+    // before it is sent any code (the runner itself starts nothing): all the code starts is born there
+    if (this.job) this.job.spared = this.job.adopt(this.proc.pid);
     this.cmd = this.proc.stdio[3] as Writable;
     this.evs = this.proc.stdio[4] as Readable;
     this.cmd.on("error", () => {}); // EPIPE after exit: reported through 'exit'
@@ -89,6 +94,7 @@ export class Executor {
     this.proc.on("error", (e) => onFail(new Error(`Cannot start ${kind} executor: ${e.message}`)));
     this.proc.on("exit", (code, signal) => {
       this.exited = true;
+      if (this.job) this.job.spared = false; // what its code left behind is kill-all's now
       const err = new ExecutorExitedError(code, signal);
       if (this.readyMs === undefined) {
         const out = this.startupOutput.trim().split("\n").slice(-3).join(" | ");
@@ -192,8 +198,13 @@ export class Executor {
     if (!this.exited) this.proc.kill("SIGINT");
   }
 
-  /** SIGKILL to the executor's whole process group. */
+  /** SIGKILL to the executor's whole process group (and job cgroup). */
   kill(): void {
+    if (this.job) {
+      const job = this.job;
+      job.spared = false;
+      void job.kill().then(() => job.remove());
+    }
     if (this.proc.pid === undefined) return;
     try {
       process.kill(-this.proc.pid, "SIGKILL");

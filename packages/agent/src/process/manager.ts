@@ -1,5 +1,6 @@
 // Background processes: started from a session's state (cwd + exported env as of its last
-// completed command), tracked by id, killed as whole trees, logs kept in bounded rings.
+// completed command), tracked by id, killed as whole trees (with job cgroups: everything born in
+// the process's cgroup, see jobs.ts), logs kept in bounded rings.
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -8,6 +9,7 @@ import { bashPath } from "../session/bash.js";
 import type { SessionManager } from "../session/manager.js";
 import { bashQuote, exportLines } from "../session/quote.js";
 import { oomShellLine } from "./oom.js";
+import { killEverything, killUnspared, newJob } from "./jobs.js";
 import { ProcRecord } from "./record.js";
 import { processLogBytes } from "./ring.js";
 import { killGraceMs, killTree } from "./tree.js";
@@ -36,7 +38,9 @@ export class ProcessManager {
     const session = this.sessions.get(o.sessionId);
     const rec = new ProcRecord(id, o.command, session.id ?? DEFAULT_SESSION_ID, processLogBytes());
     const state = bashQuote(session.stateFile);
+    rec.job = newJob("p");
     const script = [
+      rec.job?.joinLine() ?? "", // first: every process the command starts is born in its job
       oomShellLine(), // before any user code: this tree dies before the agent under memory pressure
       `[ -r ${state} ] && builtin . ${state} >/dev/null 2>&1`,
       o.env ? exportLines(o.env) : "",
@@ -53,6 +57,7 @@ export class ProcessManager {
     });
     this.procs.set(id, rec);
     rec.attach(child);
+    rec.job?.adopt(child.pid); // in case the join line could not run; a no-op otherwise
     if (o.timeoutMs && o.timeoutMs > 0) {
       rec.timer = setTimeout(() => {
         rec.timedOut = true;
@@ -83,16 +88,37 @@ export class ProcessManager {
     const rec = this.get(id);
     if (!rec.done && !rec.killSignal) rec.killSignal = signal;
     const roots = rec.pid ? [rec.pid] : [];
-    const n = await killTree({ roots, pgids: roots, envTag: rec.envTag }, signal, killGraceMs());
+    const n = await killTree({ roots, pgids: roots, envTag: rec.envTag, job: rec.job }, signal, killGraceMs());
     if (rec.child) await rec.ended;
+    rec.job?.remove();
     return n;
   }
 
-  /** Kills every process that has not finished; resolves with how many there were. */
+  /**
+   * Kills every process that has not finished, then (with job cgroups) every leftover of finished
+   * commands and processes (kill-all spares only the sessions' shells and running commands, the
+   * interpreters and the startup command). Resolves with how many processes were still running.
+   */
   async killAll(signal: NodeJS.Signals = "SIGTERM"): Promise<number> {
     const live = this.list().filter((r) => !r.done);
     await Promise.all(live.map((r) => this.kill(r.id, signal)));
+    await killUnspared();
     return live.length;
+  }
+
+  /**
+   * Kills everything in the sandbox except the agent (and PID 1): processes, the sessions' shells
+   * and running commands (they end as killed; the next command gets a fresh shell), interpreter
+   * executors, the startup command and anything else. Without job cgroups: the processes and the
+   * sessions' shells with what /proc shows they started. Resolves with the pids killed.
+   */
+  async killEverything(): Promise<{ processes: number; pids: number }> {
+    const live = this.list().filter((r) => !r.done);
+    for (const r of live) if (!r.killSignal) r.killSignal = "SIGKILL";
+    let pids = await killEverything();
+    const counts = await Promise.all(live.map((r) => this.kill(r.id, "SIGKILL")));
+    pids += counts.reduce((a, b) => a + b, 0) + (await this.sessions.killShells());
+    return { processes: live.length, pids };
   }
 
   /** Drops the records of finished processes; resolves with how many. */

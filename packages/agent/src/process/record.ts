@@ -5,6 +5,7 @@ import type { ProcessInfo, ProcessStatus } from "@atoll/protocol";
 import { noteBytesRead } from "./gc.js";
 import { LogRing } from "./ring.js";
 import { signalNumber } from "./tree.js";
+import type { Job } from "./jobs.js";
 
 export type StreamName = "stdout" | "stderr";
 
@@ -31,6 +32,8 @@ export class ProcRecord {
   readonly subs = new Set<ProcSubscriber>();
   child?: ChildProcess;
   timer?: NodeJS.Timeout;
+  /** Its job cgroup (jobs.ts), null without job cgroups. */
+  job: Job | null = null;
   private resolveEnded!: () => void;
   readonly ended = new Promise<void>((r) => (this.resolveEnded = r));
 

@@ -1,9 +1,11 @@
 // Finds and kills whole process trees by walking /proc.
 // A tree is: the root pids, everything descended from them (by ppid), everything in their
 // process groups, and everything whose environment carries a tag (KEY=value). The env tag
-// catches processes that setsid()/double-fork and get re-parented to PID 1.
+// catches processes that setsid()/double-fork and get re-parented to PID 1; a job cgroup (jobs.ts),
+// when there is one, catches them even when they clear their environment.
 import { readdirSync, readFileSync } from "node:fs";
 import { constants } from "node:os";
+import type { Job } from "./jobs.js";
 
 export interface ProcEntry {
   pid: number;
@@ -18,6 +20,8 @@ export interface TreeMatch {
   pgids?: number[];
   /** "KEY=value": include every process whose environment contains exactly this entry. */
   envTag?: string;
+  /** Include every process of this job cgroup (and its children); it is frozen and killed last. */
+  job?: Job | null;
   /** Never included (e.g. the agent itself). */
   exclude?: number[];
 }
@@ -106,6 +110,7 @@ export function findTree(m: TreeMatch): number[] {
     if (exclude.has(p.pid)) continue;
     if ((m.roots ?? []).includes(p.pid) || pgids.has(p.pgid) || (m.envTag && hasEnvTag(p.pid, m.envTag))) members.add(p.pid);
   }
+  for (const p of m.job?.pids() ?? []) if (!exclude.has(p)) members.add(p);
   // Close over descendants.
   const children = new Map<number, number[]>();
   for (const p of procs) {
@@ -166,6 +171,11 @@ export async function killTree(m: TreeMatch, signal: NodeJS.Signals = "SIGTERM",
       if (pids.length === 0) return seen.size;
       pids.forEach((p) => seen.add(p));
     }
+  }
+  // The job cgroup first: frozen, so nothing in it forks while it is killed.
+  if (m.job) {
+    findTree(m).forEach((p) => seen.add(p));
+    await m.job.kill();
   }
   // SIGKILL until nothing is left; bounded so a pathological fork loop cannot hang us.
   for (let i = 0; i < 100; i++) {

@@ -1,5 +1,5 @@
 // Background processes: /api/process/start, list, :id, :id/logs, :id/stream, :id/wait, kill-all, cleanup.
-import { AtollError, ErrorCode, type ProcessLogEvent, type ProcessLogsResult } from "@atoll/protocol";
+import { AtollError, ErrorCode, type KillAllResult, type ProcessLogEvent, type ProcessLogsResult } from "@atoll/protocol";
 import { nowIso, readJson, sendJson, startSSE, type Route } from "../http.js";
 import { parseExecParams } from "../exec/request.js";
 import type { ProcRecord, ProcSubscriber } from "../process/record.js";
@@ -23,11 +23,19 @@ function signalFrom(v: unknown): NodeJS.Signals {
 }
 
 /** The signal of a kill request: ?signal=..., or a JSON body {signal}. */
-async function requestedSignal(req: Parameters<Route["handler"]>[0], url: URL): Promise<NodeJS.Signals> {
+function requestedSignal(body: Record<string, unknown>, url: URL): NodeJS.Signals {
   const q = url.searchParams.get("signal");
-  if (q) return signalFrom(q);
-  const body = await readJson(req);
-  return signalFrom(body.signal);
+  return signalFrom(q || body.signal);
+}
+
+/** kill-all's `everything`: ?everything=1|true or a JSON body {everything: true}. */
+function wantsEverything(body: Record<string, unknown>, url: URL): boolean {
+  const q = url.searchParams.get("everything");
+  if (q !== null) return q === "1" || q === "true";
+  if (body.everything !== undefined && typeof body.everything !== "boolean") {
+    throw new AtollError(ErrorCode.VALIDATION_FAILED, `Cannot kill all processes: "everything" must be a boolean`, { field: "everything" });
+  }
+  return body.everything === true;
 }
 
 function logsResult(rec: ProcRecord): ProcessLogsResult {
@@ -49,9 +57,16 @@ function exitEvent(rec: ProcRecord): ProcessLogEvent {
 
 export function processRoutes(): Route[] {
   const killAll = async (req: Parameters<Route["handler"]>[0], res: Parameters<Route["handler"]>[1], _p: unknown, url: URL) => {
-    const sig = await requestedSignal(req, url);
-    const n = await agentState().processes.killAll(sig);
-    sendJson(res, 200, { success: true, cleanedCount: n, timestamp: nowIso() });
+    const body = await readJson(req);
+    const sig = requestedSignal(body, url);
+    let result: KillAllResult;
+    if (wantsEverything(body, url)) {
+      const r = await agentState().processes.killEverything();
+      result = { success: true, cleanedCount: r.processes, killedPids: r.pids, timestamp: nowIso() };
+    } else {
+      result = { success: true, cleanedCount: await agentState().processes.killAll(sig), timestamp: nowIso() };
+    }
+    sendJson(res, 200, result);
   };
   return [
     {
@@ -92,7 +107,7 @@ export function processRoutes(): Route[] {
       method: "DELETE",
       path: "/api/process/:id",
       handler: async (req, res, p, url) => {
-        const sig = await requestedSignal(req, url);
+        const sig = requestedSignal(await readJson(req), url);
         const procs = agentState().processes;
         procs.get(p.id!);
         await procs.kill(p.id!, sig);

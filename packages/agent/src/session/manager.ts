@@ -80,6 +80,12 @@ export class SessionManager {
     }));
   }
 
+  /** Kills every session's shell and running command, keeping the sessions; resolves with how many shells. */
+  async killShells(): Promise<number> {
+    const n = await Promise.all([...this.sessions.values()].map((s) => s.killShell()));
+    return n.reduce((a, b) => a + b, 0);
+  }
+
   async destroyAll(): Promise<void> {
     const all = [...this.sessions.values()];
     this.sessions.clear();

@@ -7,6 +7,7 @@ import { Shell, type CommandSink, type RunOptions } from "./shell.js";
 import { exportLines } from "./quote.js";
 import { runDir } from "./rundir.js";
 import { userBaseEnv } from "../process/user-env.js";
+import { newJob, type Job } from "../process/jobs.js";
 
 export interface ExecOutcome {
   exitCode: number;
@@ -45,6 +46,8 @@ export class Session {
   private queue: Promise<unknown> = Promise.resolve();
   private pending = 0;
   deleted = false;
+  /** This session's job cgroup (process/jobs.ts), null without job cgroups. */
+  private readonly job: Job | null = newJob("s");
 
   constructor(
     readonly id: string,
@@ -53,6 +56,7 @@ export class Session {
     private readonly initialCwd: string,
   ) {
     this.stateFile = join(runDir(), `session-${++seq}.sh`);
+    if (this.job) this.job.spared = true;
   }
 
   /** Starts the shell now (creation errors surface early, first exec is faster). */
@@ -64,7 +68,7 @@ export class Session {
     if (this.shell && this.shell.alive) return this.shell;
     const restore = this.shell !== null;
     if (restore) this.restarts++;
-    this.shell = new Shell({ cwd: this.initialCwd, env: this.env, stateFile: this.stateFile, restore });
+    this.shell = new Shell({ cwd: this.initialCwd, env: this.env, stateFile: this.stateFile, restore, job: this.job });
     return this.shell;
   }
 
@@ -153,8 +157,24 @@ export class Session {
     }
   }
 
+  /** Kills the shell and its running command but keeps the session (the next command gets a fresh
+   *  shell that restores the state); resolves with 1 if there was a live shell. */
+  async killShell(): Promise<number> {
+    const sh = this.shell;
+    if (!sh || !sh.alive) return 0;
+    await sh.destroy();
+    if (this.job) this.job.spared = true;
+    return 1;
+  }
+
   async destroy(): Promise<void> {
     this.deleted = true;
     if (this.shell) await this.shell.destroy();
+    if (this.job) {
+      // also what outlived a shell that died earlier
+      this.job.spared = false;
+      await this.job.kill();
+      this.job.remove();
+    }
   }
 }

@@ -3,6 +3,8 @@
 // random marker carrying the exit status on stdout and stderr. After each command the shell dumps
 // its exported variables, functions, aliases and cwd to a state file, which a restarted shell
 // (after `exit`, a timeout or an abort) and background processes source.
+// With job cgroups (process/jobs.ts) the shell waits in its session's cgroup and each command runs
+// in a child cgroup of its own, so a timeout or abort kills everything the command started.
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, writeFileSync } from "node:fs";
@@ -11,6 +13,7 @@ import { MarkerScanner } from "./marker.js";
 import { bashQuote, exportLines } from "./quote.js";
 import { descendantsOf, killTree, signalAll, signalNumber } from "../process/tree.js";
 import { oomShellLine } from "../process/oom.js";
+import type { Job } from "../process/jobs.js";
 
 /** Commands longer than this (chars) are passed through a file instead of the shell's stdin. */
 const INLINE_COMMAND_MAX = 4096;
@@ -41,6 +44,8 @@ interface Current {
   sink: CommandSink;
   /** Descendants of the shell before the command started (earlier `&` jobs), spared by kill(). */
   pre: Set<number>;
+  /** The command's own cgroup (job cgroups only): everything it starts is born there. */
+  job: Job | null;
   killed: boolean;
   resolve(o: RunOutcome): void;
   reject(e: Error): void;
@@ -53,6 +58,8 @@ export interface ShellOptions {
   stateFile: string;
   /** Source the state file at start-up (a restarted shell). */
   restore: boolean;
+  /** The session's job cgroup (null without job cgroups): the shell lives there between commands. */
+  job?: Job | null;
 }
 
 export class Shell {
@@ -74,6 +81,7 @@ export class Shell {
       detached: true,
     });
     this.pid = this.child.pid ?? -1;
+    opts.job?.adopt(this.pid); // before the first line it reads: nothing of it runs outside the job
     this.child.stdin.on("error", () => {
       /* EPIPE after the shell died; the exit handler reports it */
     });
@@ -133,13 +141,23 @@ export class Shell {
     if (!this.alive) return Promise.reject(new Error("Cannot run command: the shell has exited"));
     if (this.current) return Promise.reject(new Error("Cannot run command: the shell is busy"));
     const token = randomBytes(8).toString("hex");
+    // The idle shell (blocked reading stdin) moves into the command's cgroup before it reads the command.
+    let job = this.opts.job?.child(`x-${token}`) ?? null;
+    if (job) {
+      job.spared = true;
+      if (!job.adopt(this.pid)) {
+        job.spared = false;
+        job = null;
+      }
+    }
     return new Promise<RunOutcome>((resolve, reject) => {
       this.current = {
         token,
         out: new MarkerScanner(token),
         err: new MarkerScanner(token),
         sink,
-        pre: new Set(descendantsOf(this.pid)),
+        pre: job ? new Set() : new Set(descendantsOf(this.pid)),
+        job,
         killed: false,
         resolve,
         reject,
@@ -187,6 +205,7 @@ export class Shell {
     if (r.exitCode !== undefined) c.exitCode = r.exitCode;
     if (c.out.done && c.err.done) {
       this.current = null;
+      this.leaveJob(c);
       c.resolve({ exitCode: c.exitCode ?? 0, shellExited: false, killed: c.killed });
     }
   }
@@ -195,6 +214,7 @@ export class Shell {
     const c = this.current;
     if (!c) return;
     this.current = null;
+    this.leaveJob(c);
     const o = c.out.flush();
     if (o.length) c.sink.stdout(o);
     const e = c.err.flush();
@@ -202,6 +222,15 @@ export class Shell {
     const info = this.exitInfo!;
     const exitCode = c.exitCode ?? info.code ?? 128 + signalNumber(info.signal ?? "SIGKILL");
     c.resolve({ exitCode, shellExited: true, killed: c.killed });
+  }
+
+  /** After a command: the (idle) shell goes back to the session's cgroup; the command's cgroup stays
+   *  while its `&` jobs live (kill-all reaches them there) and is removed once empty. */
+  private leaveJob(c: Current): void {
+    if (!c.job) return;
+    c.job.spared = false;
+    if (this.alive) this.opts.job?.adopt(this.pid);
+    c.job.remove();
   }
 
   pause(): void {
@@ -226,6 +255,12 @@ export class Shell {
     if (!c || !this.alive) return;
     c.killed = true;
     if (this.pid <= 1) return;
+    if (c.job) {
+      // The shell and everything the command started are in the command's cgroup.
+      await c.job.kill();
+      await this.exited;
+      return;
+    }
     signalAll([this.pid], "SIGSTOP");
     let victims = descendantsOf(this.pid).filter((p) => !c.pre.has(p));
     signalAll(victims, "SIGSTOP");
@@ -241,6 +276,14 @@ export class Shell {
     const tag = c ? `ATOLL_EXEC_ID=${c.token}` : undefined;
     if (c) c.killed = true;
     if (this.pid <= 1) return;
+    if (this.opts.job) {
+      // the session's cgroup holds the shell, its commands and their `&` jobs
+      this.opts.job.spared = false;
+      await this.opts.job.kill();
+      this.opts.job.remove();
+      await this.exited;
+      return;
+    }
     const roots = [this.pid, ...descendantsOf(this.pid)];
     if (this.alive) signalAll([this.pid], "SIGKILL");
     await killTree({ roots, envTag: tag }, "SIGKILL");

@@ -10,10 +10,11 @@ import { alive, run } from "./exec.js";
 import { hostNameservers, setEgress } from "./host.js";
 import { Ipam, parseSubnet } from "./ipam.js";
 import { createNetns, deleteNetns } from "./netns.js";
-import type { Layout, SandboxRecord } from "./records.js";
+import { rootHostUid, type Layout, type SandboxRecord } from "./records.js";
 import { ensureDisk, isMounted, mountDisk, mountOverlay, shiftedBase, unmount } from "./rootfs.js";
 import type { OciRuntime } from "./runtime.js";
 import { buildSpec } from "./spec.js";
+import { cgroupLayout, prepareDelegation, removeDelegated } from "./cgroup-delegate.js";
 
 export const AGENT_PORT = 3000;
 export const HOSTNAME = "sandbox";
@@ -128,6 +129,9 @@ export async function bringUp(ctx: Ctx, rec: SandboxRecord): Promise<string> {
     await mountOverlay(lower, upper, work, layout.rootfs(name));
     trace("overlay");
     const etc = layout.etc(name);
+    // the sandbox's own cgroup subtree, handed to its root for the agent's job tracking
+    const cgJobs = cgroupLayout();
+    prepareDelegation(cgJobs, layout.cgroupsPath(name), rootHostUid(rec)!);
     const spec = buildSpec({
       rootfs: layout.rootfs(name),
       hostname: HOSTNAME,
@@ -142,6 +146,7 @@ export async function bringUp(ctx: Ctx, rec: SandboxRecord): Promise<string> {
       workdir: rec.workdir,
       // the host node is checked against the base image; other templates use their own node
       agentNode: rec.rootfs === ctx.agentNodeRootfs ? ctx.agentNode : undefined,
+      cgroupJobs: cgJobs,
     });
     writeFileSync(path.join(layout.dir(name), "config.json"), JSON.stringify(spec));
     const sn = parseSubnet(cfg.subnet);
@@ -198,6 +203,7 @@ export async function tearDown(ctx: Ctx, rec: SandboxRecord, opts: { container?:
   const name = rec.name;
   // opts.container=false: the caller knows no container exists (skips two runtime calls)
   if (opts.container !== false) await ctx.runtime.remove(layout.container(name));
+  removeDelegated(cgroupLayout(), layout.cgroupsPath(name)); // the job cgroups the sandbox made
   await unmount(layout.rootfs(name));
   await unmount(layout.diskMnt(name));
   const ip = rec.ip;

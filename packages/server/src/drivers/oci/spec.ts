@@ -2,6 +2,7 @@
 // and on pure cgroup v2 hosts (the runtime maps memory/pids/cpu to whichever is present).
 import { readFileSync } from "node:fs";
 import type { SandboxLimits } from "@atoll/protocol";
+import { delegatedMounts, type CgroupLayout } from "./cgroup-delegate.js";
 import { seccompProfile } from "./seccomp.js";
 
 export interface SpecInput {
@@ -19,6 +20,8 @@ export interface SpecInput {
   workdir?: string;
   /** Host node binary for the agent (bind-mounted at /opt/atoll/bin/node), if any. */
   agentNode?: string;
+  /** Cgroup layout whose sandbox directories are delegated to the sandbox's root (cgroup-delegate.ts); "none" or absent: none. */
+  cgroupJobs?: CgroupLayout;
 }
 
 // Docker's default capability set minus CAP_NET_RAW: no packet sockets, so a sandbox cannot forge
@@ -61,6 +64,9 @@ export function buildSpec(s: SpecInput): Record<string, unknown> {
   };
   if (s.startup) env.ATOLL_STARTUP = s.startup;
   if (s.agentNode) env.ATOLL_AGENT_NODE = "/opt/atoll/bin/node";
+  // tells the agent it may track user work in child cgroups (agent/src/process/jobs.ts)
+  const jobs = s.cgroupJobs && s.cgroupJobs !== "none" ? s.cgroupJobs : undefined;
+  if (jobs) env.ATOLL_CGROUP_JOBS = jobs;
   const ro = ["bind", "ro", "nosuid", "nodev"];
   return {
     ociVersion: "1.0.2",
@@ -88,6 +94,7 @@ export function buildSpec(s: SpecInput): Record<string, unknown> {
       { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
       { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
       { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime", "ro"] },
+      ...(jobs ? delegatedMounts(jobs, s.cgroupsPath) : []),
       { destination: "/opt/atoll/agent", type: "bind", source: s.agentDir, options: ["rbind", "ro", "nosuid", "nodev"] },
       ...(s.agentNode ? [{ destination: "/opt/atoll/bin/node", type: "bind", source: s.agentNode, options: ro }] : []),
       { destination: "/etc/resolv.conf", type: "bind", source: s.etc.resolv, options: ro },
