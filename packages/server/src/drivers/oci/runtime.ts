@@ -64,13 +64,17 @@ export class OciRuntime {
     }
   }
 
-  /** Kills everything and removes the container. Idempotent. */
-  async remove(name: string): Promise<void> {
+  /**
+   * Kills everything and removes the container. Idempotent. `beforeRetry` runs when the first
+   * delete left the container (its processes killed by then), before the second attempt.
+   */
+  async remove(name: string, beforeRetry?: () => void): Promise<void> {
     await this.cmd(["delete", "--force", name], true);
     // runc may need the explicit kill first when delete --force races with a paused cgroup
     const st = await this.state(name);
     if (st) {
       await this.cmd(["kill", "--all", name, "KILL"], true);
+      beforeRetry?.();
       await this.cmd(["delete", "--force", name], true);
     }
   }

@@ -202,8 +202,11 @@ export async function tearDown(ctx: Ctx, rec: SandboxRecord, opts: { container?:
   const { layout, cfg } = ctx;
   const name = rec.name;
   // opts.container=false: the caller knows no container exists (skips two runtime calls)
-  if (opts.container !== false) await ctx.runtime.remove(layout.container(name));
-  removeDelegated(cgroupLayout(), layout.cgroupsPath(name)); // the job cgroups the sandbox made
+  // The job cgroups the sandbox made below its own (cgroup-delegate.ts): crun removes them with its
+  // cgroup, runc refuses to delete a cgroup that has children, so they go before its second try.
+  const dropJobs = () => removeDelegated(cgroupLayout(), layout.cgroupsPath(name));
+  if (opts.container !== false) await ctx.runtime.remove(layout.container(name), dropJobs);
+  dropJobs();
   await unmount(layout.rootfs(name));
   await unmount(layout.diskMnt(name));
   const ip = rec.ip;
