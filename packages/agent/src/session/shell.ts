@@ -3,8 +3,12 @@
 // random marker carrying the exit status on stdout and stderr. After each command the shell dumps
 // its exported variables, functions, aliases and cwd to a state file, which a restarted shell
 // (after `exit`, a timeout or an abort) and background processes source.
-// With job cgroups (process/jobs.ts) the shell waits in its session's cgroup and each command runs
-// in a child cgroup of its own, so a timeout or abort kills everything the command started.
+// With job cgroups (process/jobs.ts) the shell lives in a cgroup of its own below its session's,
+// so everything a command starts is born there and a timeout or abort kills all of it. A command
+// that leaves processes behind (`&` jobs) gets the shell moved to a fresh cgroup afterwards, so
+// its leftovers stay apart (kill-all reaches them, a later command's kill spares them). Moving a
+// task between cgroups costs ~1-2 ms on cgroup v1 (it waits for an RCU grace period), which is why
+// the shell is not moved for every command.
 import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, writeFileSync } from "node:fs";
@@ -44,7 +48,7 @@ interface Current {
   sink: CommandSink;
   /** Descendants of the shell before the command started (earlier `&` jobs), spared by kill(). */
   pre: Set<number>;
-  /** The command's own cgroup (job cgroups only): everything it starts is born there. */
+  /** The shell's cgroup while the command runs (job cgroups only): everything it starts is born there. */
   job: Job | null;
   killed: boolean;
   resolve(o: RunOutcome): void;
@@ -58,7 +62,7 @@ export interface ShellOptions {
   stateFile: string;
   /** Source the state file at start-up (a restarted shell). */
   restore: boolean;
-  /** The session's job cgroup (null without job cgroups): the shell lives there between commands. */
+  /** The session's job cgroup (null without job cgroups): the shell lives in a child of it. */
   job?: Job | null;
 }
 
@@ -71,6 +75,8 @@ export class Shell {
   private exitInfo: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   private spawnError: Error | null = null;
   private readonly exited: Promise<void>;
+  /** The cgroup the shell lives in (a child of the session's), null without job cgroups. */
+  private home: Job | null = null;
 
   constructor(private readonly opts: ShellOptions) {
     const cwd = existsSync(opts.cwd) ? opts.cwd : "/";
@@ -81,7 +87,7 @@ export class Shell {
       detached: true,
     });
     this.pid = this.child.pid ?? -1;
-    opts.job?.adopt(this.pid); // before the first line it reads: nothing of it runs outside the job
+    this.moveHome(); // before the first line it reads: nothing of it runs outside the job
     this.child.stdin.on("error", () => {
       /* EPIPE after the shell died; the exit handler reports it */
     });
@@ -141,15 +147,7 @@ export class Shell {
     if (!this.alive) return Promise.reject(new Error("Cannot run command: the shell has exited"));
     if (this.current) return Promise.reject(new Error("Cannot run command: the shell is busy"));
     const token = randomBytes(8).toString("hex");
-    // The idle shell (blocked reading stdin) moves into the command's cgroup before it reads the command.
-    let job = this.opts.job?.child(`x-${token}`) ?? null;
-    if (job) {
-      job.spared = true;
-      if (!job.adopt(this.pid)) {
-        job.spared = false;
-        job = null;
-      }
-    }
+    const job = this.home;
     return new Promise<RunOutcome>((resolve, reject) => {
       this.current = {
         token,
@@ -224,13 +222,28 @@ export class Shell {
     c.resolve({ exitCode, shellExited: true, killed: c.killed });
   }
 
-  /** After a command: the (idle) shell goes back to the session's cgroup; the command's cgroup stays
-   *  while its `&` jobs live (kill-all reaches them there) and is removed once empty. */
+  /** Moves the (idle) shell into a fresh cgroup below the session's; the old one is no longer spared. */
+  private moveHome(): void {
+    const old = this.home;
+    this.home = null;
+    if (old) old.spared = false;
+    const next = this.opts.job?.child(`x-${randomBytes(8).toString("hex")}`) ?? null;
+    if (next && this.alive && this.pid > 1) {
+      next.spared = true;
+      if (next.adopt(this.pid)) this.home = next;
+      else next.spared = false;
+    }
+    old?.remove(); // only if empty
+  }
+
+  /** After a command: if it left processes in the shell's cgroup, the idle shell moves out of it. */
   private leaveJob(c: Current): void {
-    if (!c.job) return;
-    c.job.spared = false;
-    if (this.alive) this.opts.job?.adopt(this.pid);
-    c.job.remove();
+    if (!c.job || c.job !== this.home) return;
+    if (!this.alive) {
+      c.job.spared = false;
+      c.job.remove();
+      this.home = null;
+    } else if (c.job.pids().some((p) => p !== this.pid)) this.moveHome();
   }
 
   pause(): void {
@@ -256,7 +269,8 @@ export class Shell {
     c.killed = true;
     if (this.pid <= 1) return;
     if (c.job) {
-      // The shell and everything the command started are in the command's cgroup.
+      // The shell and everything the command started are in the shell's cgroup (earlier `&` jobs
+      // were left behind in other cgroups when their commands ended).
       await c.job.kill();
       await this.exited;
       return;
