@@ -6,6 +6,7 @@ import type { Server as NetServer, Socket } from "node:net";
 import { AtollError, ErrorCode, RouteTable, errorBody } from "@atoll/protocol";
 import { healthRoutes, openApiRoutes, sandboxRoutes, lifecycleRoutes, snapshotRoutes, templateRoutes, forwardRoutes, AgentPools } from "./api/index.js";
 import { loadApiKey, makeAuthChecker } from "./auth.js";
+import { privateDir } from "./private-files.js";
 import type { ServerConfig } from "./config.js";
 import type { Driver } from "./drivers/types.js";
 import { reply, replyError, type ApiRoute } from "./http.js";
@@ -48,6 +49,7 @@ export interface AppOptions {
 
 export async function createApp(config: ServerConfig, opts: AppOptions = {}): Promise<App> {
   const log = opts.log ?? makeLogger(config.logLevel);
+  privateDir(config.dataDir); // 0700, also when an older version made it 0755
   const stores = openStores(config.dataDir);
   const key = loadApiKey(config.dataDir, config.apiKey);
   const driver = opts.driver ?? createDriver(config);

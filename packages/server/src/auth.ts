@@ -18,6 +18,7 @@ export function loadApiKey(dataDir: string, fromEnv?: string): ApiKey {
   if (fromEnv) return { key: fromEnv, generated: false, source: "env" };
   const file = path.join(dataDir, "api-key");
   if (existsSync(file)) {
+    chmodSync(file, 0o600); // a key file from an older version may be looser
     const key = readFileSync(file, "utf8").trim();
     if (key) return { key, generated: false, source: file };
   }

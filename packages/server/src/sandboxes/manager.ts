@@ -2,7 +2,8 @@
 // pause/resume, snapshots, destroy, adoption after a restart. Every state change of one id runs
 // under a per-id lock; the hot path (endpoint of a running sandbox) takes no lock and no I/O.
 import { EventEmitter } from "node:events";
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, rmSync } from "node:fs";
+import { privateDir } from "../private-files.js";
 import path from "node:path";
 import {
   AtollError,
@@ -292,7 +293,7 @@ export class SandboxManager extends EventEmitter<ManagerEvents> implements Sandb
       throw new AtollError(ErrorCode.SNAPSHOT_EXISTS, `Cannot create snapshot ${snapName}: it already exists`, { name: snapName });
     }
     this.snapshotsBusy.set(snapName, 1);
-    mkdirSync(path.dirname(dir), { recursive: true });
+    privateDir(path.dirname(dir)); // snapshots/: 0700 (copies of sandbox files)
     try {
       const { sizeBytes } = await this.driver.snapshot(id, dir);
       const info: SnapshotInfo = { name: snapName, sandboxId: id, createdAt: new Date().toISOString(), sizeBytes };

@@ -3,7 +3,7 @@
 // directories (used in place), and resolves a template name into what a driver needs.
 import { randomBytes } from "node:crypto";
 import { statSync } from "node:fs";
-import { lstat, mkdir, readdir, realpath, rename, rm, stat } from "node:fs/promises";
+import { chmod, lstat, mkdir, readdir, realpath, rename, rm, stat } from "node:fs/promises";
 import path from "node:path";
 import type Database from "better-sqlite3";
 import { AtollError, ErrorCode, type TemplateInfo, type TemplateRequest } from "@atoll/protocol";
@@ -99,7 +99,8 @@ export class TemplateRegistry {
       if (req.source.type === "rootfs") {
         rootfs = src;
       } else {
-        await mkdir(this.dir, { recursive: true, mode: 0o755 });
+        await mkdir(this.dir, { recursive: true, mode: 0o700 });
+        await chmod(this.dir, 0o700); // templates/ holds rootfs copies: root only
         // unique directory per import, so path-keyed caches (the driver's uid shift) never go stale
         const final = path.join(this.dir, `${req.name}.${randomBytes(4).toString("hex")}`);
         staging = `${final}.partial`;

@@ -1,9 +1,10 @@
 // OciDriverConfig: a plain object; the control plane maps env vars onto it.
 import { createHash } from "node:crypto";
-import { realpathSync, mkdirSync } from "node:fs";
+import { realpathSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { SandboxLimits } from "@atoll/protocol";
+import { privateDir } from "../../private-files.js";
 
 export interface OciDriverConfig {
   /** Atoll data dir (ATOLL_DATA_DIR). Sandboxes live in <dataDir>/sandboxes/. */
@@ -28,9 +29,16 @@ export interface OciDriverConfig {
    * false: always use the image's `node`.
    */
   agentNode?: string | false;
-  /** Host uid/gid that root inside maps to, and the range size (default 100000 + 65536). */
+  /**
+   * Storage range: files on disk (uid-shifted template copies, every sandbox's writable layer) are
+   * owned by uidBase..uidBase+uidCount-1 (default 100000 + 65536). No sandbox process runs in it:
+   * each sandbox gets a range of its own and sees storage through idmapped mounts (idmap.ts).
+   */
   uidBase?: number;
   uidCount?: number;
+  /** Per-sandbox ranges (uidCount ids each): the first one's base (default 2^30) and how many (default 16384). */
+  sandboxUidStart?: number;
+  sandboxUidSlots?: number;
   /** How long start() waits for the agent (default 15 s). */
   startTimeoutMs?: number;
   /** stop(): SIGTERM first and wait this long for a clean exit before SIGKILL (default 1000; 0 = kill at once). */
@@ -64,6 +72,8 @@ export interface ResolvedConfig {
   agentNode: string | false | undefined;
   uidBase: number;
   uidCount: number;
+  sandboxUidStart: number;
+  sandboxUidSlots: number;
   startTimeoutMs: number;
   stopGraceMs: number;
   blockPrivateEgress: boolean;
@@ -81,8 +91,7 @@ export interface ResolvedConfig {
 const REPO_AGENT_DIST = fileURLToPath(new URL("../../../../agent/dist", import.meta.url));
 
 export function resolveConfig(c: OciDriverConfig): ResolvedConfig {
-  mkdirSync(c.dataDir, { recursive: true });
-  const dataDir = realpathSync(c.dataDir);
+  const dataDir = realpathSync(privateDir(c.dataDir));
   const tag = createHash("sha256").update(dataDir).digest("hex").slice(0, 6);
   const runtime = c.runtime ?? "crun";
   const runDir = c.runDir ?? "/run/atoll";
@@ -99,6 +108,8 @@ export function resolveConfig(c: OciDriverConfig): ResolvedConfig {
     agentNode: c.agentNode,
     uidBase: c.uidBase ?? 100000,
     uidCount: c.uidCount ?? 65536,
+    sandboxUidStart: c.sandboxUidStart ?? 2 ** 30,
+    sandboxUidSlots: c.sandboxUidSlots ?? 16384,
     startTimeoutMs: c.startTimeoutMs ?? 15_000,
     stopGraceMs: c.stopGraceMs ?? 1000,
     blockPrivateEgress: c.blockPrivateEgress ?? true,

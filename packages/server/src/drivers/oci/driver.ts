@@ -17,6 +17,9 @@ import { netnsPath } from "./netns.js";
 import { WarmPool } from "./pool.js";
 import { Layout, type SandboxRecord } from "./records.js";
 import { isMounted, shiftedBase } from "./rootfs.js";
+import { idmapHelper } from "./idmap.js";
+import { UidRanges } from "./uidrange.js";
+import { privateDir } from "../../private-files.js";
 import { OciRuntime } from "./runtime.js";
 import { AGENT_PORT, bringUp, tearDown, wipe, type Ctx } from "./sandbox.js";
 
@@ -34,7 +37,14 @@ export class OciDriver implements Driver {
     this.cfg = resolveConfig(config);
     this.layout = new Layout(this.cfg);
     this.runtime = new OciRuntime(this.cfg.runtimePath, this.cfg.runtimeRoot);
-    this.ctx = { cfg: this.cfg, layout: this.layout, runtime: this.runtime, ipam: new Ipam(this.cfg.runDir, this.cfg.bridge, parseSubnet(this.cfg.subnet)), disks: new DiskBudget(this.cfg, this.layout) };
+    this.ctx = {
+      cfg: this.cfg,
+      layout: this.layout,
+      runtime: this.runtime,
+      ipam: new Ipam(this.cfg.runDir, this.cfg.bridge, parseSubnet(this.cfg.subnet)),
+      disks: new DiskBudget(this.cfg, this.layout),
+      uids: new UidRanges(this.cfg.runDir, this.cfg.sandboxUidStart, this.cfg.uidCount, this.cfg.sandboxUidSlots),
+    };
     this.pool = new WarmPool(this.ctx, this.lock, this.cfg.poolSize);
   }
 
@@ -54,14 +64,19 @@ export class OciDriver implements Driver {
         throw new AtollError(ErrorCode.SANDBOX_UNAVAILABLE, `Cannot start the oci driver: ${path.join(cfg.agentDir, f)} is missing (run node scripts/build.mjs)`);
       }
     }
-    mkdirSync(cfg.sandboxesDir, { recursive: true });
-    ensureTraversable(cfg.sandboxesDir);
+    privateDir(cfg.sandboxesDir);
     await ensureHost(cfg);
+    prepareMountRoot(cfg.runDir);
+    await idmapHelper(cfg.runDir); // fails here, clearly, when it cannot be built
     // Addresses this data dir holds for sandboxes whose netns is gone (crash) go back to the pool.
     for (const { ip, owner } of this.ctx.ipam.heldBy(`${cfg.tag}/`)) {
       const name = owner.slice(cfg.tag.length + 1);
       // a netns is alive only while its nsfs bind mount exists (a plain file survives a reboot on disk-backed /run)
       if (!isMounted(netnsPath(this.layout.netns(name)))) this.ctx.ipam.release(ip, owner);
+    }
+    // Ranges of sandboxes that no longer exist (destroy interrupted by a crash) are free again.
+    for (const { base, owner } of this.ctx.uids.heldBy(`${cfg.tag}/`)) {
+      if (!existsSync(this.layout.dir(owner.slice(cfg.tag.length + 1)))) this.ctx.uids.release(base, owner);
     }
     await this.pool.reapStale();
     if (existsSync(cfg.baseImage)) {
@@ -144,7 +159,7 @@ export class OciDriver implements Driver {
     return this.lock.run(key, async () => {
       let rec = this.layout.read(key);
       if (!rec) {
-        mkdirSync(this.layout.dir(key), { recursive: true });
+        privateDir(this.layout.dir(key));
         rec = this.record(spec, key);
         this.layout.write(rec);
       }
@@ -298,6 +313,9 @@ export class OciDriver implements Driver {
       veth: rec?.ip ? this.layout.veth(rec.ip) : undefined,
       cgroup: this.layout.cgroupsPath(name),
       rootfs: this.layout.rootfs(name),
+      mountDir: this.layout.mountDir(name),
+      etc: this.layout.etc(name),
+      rootUid: rec?.rootUid,
       diskMnt: this.layout.diskMnt(name),
       disk: this.layout.disk(name),
       ip: rec?.ip,
@@ -306,15 +324,16 @@ export class OciDriver implements Driver {
 }
 
 /**
- * The runtime mounts each sandbox's rootfs from inside the user namespace (as the shifted root),
- * so every directory above it needs search permission for others (e.g. a mkdtemp 0700 data dir).
+ * The runtime resolves each sandbox's rootfs and bind sources as the sandbox's root (inside its user
+ * namespace), so they live under <runDir>/sb/ (Layout.mountDir), not in the 0700 data dir: runDir
+ * and sb/ are searchable by others (sb/ 0711: not listable), each sandbox's own dir is not.
  */
-function ensureTraversable(dir: string) {
-  for (let d = dir; ; d = path.dirname(d)) {
-    const mode = statSync(d).mode;
-    if (!(mode & 0o001)) chmodSync(d, (mode & 0o7777) | 0o001);
-    if (d === path.dirname(d)) break;
-  }
+function prepareMountRoot(runDir: string) {
+  const sb = path.join(runDir, "sb");
+  mkdirSync(sb, { recursive: true, mode: 0o711 });
+  chmodSync(sb, 0o711);
+  const mode = statSync(runDir).mode;
+  if (!(mode & 0o001)) chmodSync(runDir, (mode & 0o7777) | 0o001);
 }
 
 function realOr(p: string): string {

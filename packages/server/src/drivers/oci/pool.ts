@@ -3,7 +3,8 @@
 // sandboxes/<id> -> _pool-xxxx plus the id in its state file) and the pool refills in the background.
 import { randomBytes } from "node:crypto";
 import { EventEmitter } from "node:events";
-import { existsSync, mkdirSync, readdirSync, realpathSync, symlinkSync } from "node:fs";
+import { existsSync, readdirSync, realpathSync, symlinkSync } from "node:fs";
+import { privateDir } from "../../private-files.js";
 import { alive } from "./exec.js";
 export { alive } from "./exec.js";
 import type { SandboxSpec } from "../types.js";
@@ -118,7 +119,7 @@ export class WarmPool extends EventEmitter {
       poolOwnerPid: process.pid,
     };
     await this.lock.run(name, async () => {
-      mkdirSync(layout.dir(name), { recursive: true });
+      privateDir(layout.dir(name));
       layout.write(rec);
       await bringUp(this.ctx, rec);
       layout.write(rec);

@@ -1,9 +1,10 @@
 // Per-sandbox state on disk (<dataDir>/sandboxes/<name>/state.json) and host-unique naming.
 // <name> is the public id, or "_pool-xxxx" for pre-started pool sandboxes; a claimed pool sandbox
 // gets a symlink sandboxes/<id> -> _pool-xxxx, so lookups by id work across restarts.
-import { existsSync, lstatSync, readFileSync, readlinkSync, renameSync, writeFileSync } from "node:fs";
+import { existsSync, lstatSync, readFileSync, readlinkSync } from "node:fs";
 import path from "node:path";
 import { isValidSandboxId, type SandboxLimits } from "@atoll/protocol";
+import { writePrivateFile } from "../../private-files.js";
 import type { ResolvedConfig } from "./config.js";
 import { ipToInt } from "./ipam.js";
 
@@ -49,8 +50,18 @@ export class Layout {
   stateFile(name: string) { return path.join(this.dir(name), "state.json"); }
   disk(name: string) { return path.join(this.dir(name), "disk.img"); }
   diskMnt(name: string) { return path.join(this.dir(name), "disk"); }
-  rootfs(name: string) { return path.join(this.dir(name), "rootfs"); }
-  etc(name: string) { return path.join(this.dir(name), "etc"); }
+  /**
+   * Host-side mounts and bind sources of a running sandbox, outside the (0700) data dir because the
+   * runtime resolves them as the sandbox's root: <runDir>/sb/ is 0711, this dir root:<sandbox gid>
+   * 0710, so only the sandbox's own root (and host root) can traverse it.
+   */
+  mountDir(name: string) { return path.join(this.cfg.runDir, "sb", `${this.cfg.tag}-${name}`); }
+  rootfs(name: string) { return path.join(this.mountDir(name), "rootfs"); }
+  /** Where the idmap helper attaches its transient layer mounts (0700 root). */
+  stage(name: string) { return path.join(this.mountDir(name), "stage"); }
+  etc(name: string) { return path.join(this.mountDir(name), "etc"); }
+  /** Overlay mount point of versions before per-sandbox ranges (unmounted on teardown). */
+  legacyRootfs(name: string) { return path.join(this.dir(name), "rootfs"); }
   /** On the sandbox's disk image (mounted while running), invisible inside the sandbox. */
   log(name: string) { return path.join(this.dir(name), "disk", "console.log"); }
   container(name: string) { return `atoll-${this.cfg.tag}-${name}`; }
@@ -84,10 +95,8 @@ export class Layout {
     }
   }
 
-  /** Atomic write (tmp + rename) so a crash never leaves half a state file. */
+  /** Atomic write (tmp + rename) so a crash never leaves half a state file; 0600 (env secrets). */
   write(rec: SandboxRecord): void {
-    const f = this.stateFile(rec.name);
-    writeFileSync(`${f}.tmp`, JSON.stringify(rec, null, 1));
-    renameSync(`${f}.tmp`, f);
+    writePrivateFile(this.stateFile(rec.name), JSON.stringify(rec, null, 1));
   }
 }

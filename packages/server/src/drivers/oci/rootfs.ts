@@ -1,6 +1,7 @@
 // Root filesystem per sandbox: overlay (lower = uid-shifted template rootfs, upper/work on the
-// sandbox's own sparse ext4 image so the disk limit is a real filesystem size).
-import { existsSync, readdirSync, statSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync, openSync, ftruncateSync, closeSync } from "node:fs";
+// sandbox's own sparse ext4 image so the disk limit is a real filesystem size). Both layers are in
+// the storage range; idmap.ts mounts them idmapped into the sandbox's own range.
+import { chmodSync, existsSync, readdirSync, statSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, writeFileSync, openSync, ftruncateSync, closeSync } from "node:fs";
 import fs from "node:fs/promises";
 import path from "node:path";
 import { alive, run } from "./exec.js";
@@ -17,7 +18,11 @@ export function shiftedBase(src: string, uidBase: number, uidCount: number): Pro
   const key = `${real}.uid${uidBase}`;
   const final = key;
   const rootfs = path.join(final, "rootfs");
-  if (existsSync(path.join(final, ".complete"))) return Promise.resolve(rootfs);
+  if (existsSync(path.join(final, ".complete"))) {
+    // root only: its setuid files are owned by the storage range (copies made by older versions were 0755)
+    chmodSync(final, 0o700);
+    return Promise.resolve(rootfs);
+  }
   let p = building.get(key);
   if (!p) {
     p = buildShifted(real, final, uidBase, uidCount).finally(() => building.delete(key));
@@ -29,7 +34,7 @@ export function shiftedBase(src: string, uidBase: number, uidCount: number): Pro
 async function buildShifted(src: string, final: string, uidBase: number, uidCount: number): Promise<void> {
   removeStaleBuilds(final);
   const tmp = `${final}.tmp-${process.pid}-${Date.now()}`;
-  mkdirSync(tmp, { recursive: true });
+  mkdirSync(tmp, { recursive: true, mode: 0o700 });
   try {
     await run("cp", ["-a", "--reflink=auto", src, path.join(tmp, "rootfs")], { timeoutMs: 600_000 });
     await shiftTree(path.join(tmp, "rootfs"), uidBase, uidCount);
@@ -90,6 +95,13 @@ export function isMounted(target: string): boolean {
   return readFileSync("/proc/mounts", "utf8").split("\n").some((l) => l.split(" ")[1] === esc);
 }
 
+/** Mount points strictly below dir (deepest first). */
+export function mountsUnder(dir: string): string[] {
+  const prefix = dir.replace(/ /g, "\\040") + "/";
+  return readFileSync("/proc/mounts", "utf8").split("\n").map((l) => l.split(" ")[1] ?? "")
+    .filter((m) => m.startsWith(prefix)).map((m) => m.replace(/\\040/g, " ")).sort((a, b) => b.length - a.length);
+}
+
 export async function unmount(target: string): Promise<void> {
   for (let i = 0; i < 3 && isMounted(target); i++) {
     const r = await run("umount", [target], { allowFail: true });
@@ -133,12 +145,6 @@ export async function mountDisk(img: string, mnt: string, rootUid: number): Prom
   }
   await fs.chown(upper, rootUid, rootUid);
   return { upper, work };
-}
-
-export async function mountOverlay(lower: string, upper: string, work: string, target: string): Promise<void> {
-  mkdirSync(target, { recursive: true });
-  if (isMounted(target)) return;
-  await run("mount", ["-t", "overlay", "overlay", "-o", `lowerdir=${lower},upperdir=${upper},workdir=${work}`, target]);
 }
 
 /** Size in bytes of a directory tree (for snapshot reports). */

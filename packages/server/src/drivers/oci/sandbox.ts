@@ -1,5 +1,5 @@
 // Bringing one sandbox up and down: disk -> overlay -> netns -> config.json -> runtime -> agent.
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chownSync, openSync, readSync, closeSync, fstatSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chmodSync, chownSync, openSync, readSync, closeSync, fstatSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
 import { AtollError, ErrorCode } from "@atoll/protocol";
@@ -11,7 +11,10 @@ import { hostNameservers, setEgress } from "./host.js";
 import { Ipam, parseSubnet } from "./ipam.js";
 import { createNetns, deleteNetns } from "./netns.js";
 import { rootHostUid, type Layout, type SandboxRecord } from "./records.js";
-import { ensureDisk, isMounted, mountDisk, mountOverlay, shiftedBase, unmount } from "./rootfs.js";
+import { idmapHelper, mountIdmappedOverlay } from "./idmap.js";
+import { ensureDisk, isMounted, mountDisk, mountsUnder, shiftedBase, unmount } from "./rootfs.js";
+import { privateDir, writePrivateFile } from "../../private-files.js";
+import type { UidRanges } from "./uidrange.js";
 import type { OciRuntime } from "./runtime.js";
 import { buildSpec } from "./spec.js";
 import { cgroupLayout, prepareDelegation, removeDelegated } from "./cgroup-delegate.js";
@@ -30,6 +33,7 @@ export interface Ctx {
   ipam: Ipam;
   /** Admission of new and grown disks against the data dir's free space (capacity.ts). */
   disks: DiskBudget;
+  uids: UidRanges;
 }
 
 /** Last bytes of the sandbox console log (runtime errors, agent output) for error reports. */
@@ -60,6 +64,25 @@ function writeEtc(ctx: Ctx, rec: SandboxRecord, ip: string) {
   writeFileSync(path.join(dir, "resolv.conf"), note + servers.map((s) => `nameserver ${s}`).join("\n") + "\n");
   writeFileSync(path.join(dir, "hosts"), `127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n${ip}\t${HOSTNAME}\n`);
   writeFileSync(path.join(dir, "hostname"), `${HOSTNAME}\n`);
+}
+
+/**
+ * The sandbox's own host id range: the recorded one while its lease is (or again can be) this
+ * sandbox's, else a new one. Records from before per-sandbox ranges (rootUid unset, or the storage
+ * range itself) get a new one; their files need no change (storage stays in the storage range).
+ */
+function claimRange(ctx: Ctx, rec: SandboxRecord): number {
+  const owner = ctx.layout.ipOwner(rec.name);
+  if (rec.rootUid !== undefined && ctx.uids.keep(rec.rootUid, owner)) return rec.rootUid;
+  return ctx.uids.allocate(owner);
+}
+
+/** <runDir>/sb/<tag>-<name>: root:<sandbox root gid> 0710, so only that sandbox's root traverses it. */
+function prepareMountDir(ctx: Ctx, name: string, rootUid: number): void {
+  const dir = ctx.layout.mountDir(name);
+  mkdirSync(dir, { recursive: true, mode: 0o710 });
+  chownSync(dir, 0, rootUid);
+  chmodSync(dir, 0o710);
 }
 
 /** Makes sure /workspace exists (template may lack it), owned by the sandbox's root. */
@@ -100,7 +123,7 @@ export async function bringUp(ctx: Ctx, rec: SandboxRecord): Promise<string> {
   const { cfg, layout } = ctx;
   const name = rec.name;
   const t0 = Date.now();
-  mkdirSync(layout.dir(name), { recursive: true });
+  privateDir(layout.dir(name));
   let ip: string | undefined;
   // cfg.trace (ATOLL_OCI_TRACE=1) prints how long each step of a start took (ms since start).
   const trace = cfg.trace ? (step: string) => console.error(`[oci] ${name} ${step} +${Date.now() - t0}ms`) : () => {};
@@ -108,14 +131,15 @@ export async function bringUp(ctx: Ctx, rec: SandboxRecord): Promise<string> {
     if (!existsSync(rec.rootfs)) {
       throw new AtollError(ErrorCode.TEMPLATE_NOT_FOUND, `Cannot start sandbox ${rec.id ?? name}: template rootfs ${rec.rootfs} does not exist${rec.template === "base" ? " (build it: images/base/build.sh)" : ""}`, { id: rec.id ?? name, template: rec.template });
     }
-    rec.rootUid ??= cfg.uidBase;
+    rec.rootUid = claimRange(ctx, rec);
+    prepareMountDir(ctx, name, rec.rootUid);
     const lower = await shiftedBase(rec.rootfs, cfg.uidBase, cfg.uidCount);
     trace("lower");
     const admitted = ctx.disks.admit(rec.id ?? name, name, rec.limits.diskMiB);
     try { await ensureDisk(layout.disk(name), rec.limits.diskMiB); } finally { admitted(); }
-    const { upper, work } = await mountDisk(layout.disk(name), layout.diskMnt(name), cfg.uidBase);
+    const { upper } = await mountDisk(layout.disk(name), layout.diskMnt(name), cfg.uidBase);
     // Console log (agent output, runtime errors) lives on the sandbox's own disk: bounded by its size.
-    writeFileSync(layout.log(name), "");
+    writeFileSync(layout.log(name), "", { mode: 0o600 });
     if (!rec.seeded) {
       const from = rec.fromSnapshotDir;
       if (from) {
@@ -126,7 +150,18 @@ export async function bringUp(ctx: Ctx, rec: SandboxRecord): Promise<string> {
     }
     trace("disk");
     ensureWorkspace(ctx, lower, upper);
-    await mountOverlay(lower, upper, work, layout.rootfs(name));
+    if (!isMounted(layout.rootfs(name))) {
+      await mountIdmappedOverlay({
+        helper: await idmapHelper(cfg.runDir),
+        storageBase: cfg.uidBase,
+        sandboxBase: rec.rootUid,
+        count: cfg.uidCount,
+        lower,
+        disk: layout.diskMnt(name),
+        stage: layout.stage(name),
+        target: layout.rootfs(name),
+      });
+    }
     trace("overlay");
     const etc = layout.etc(name);
     // the sandbox's own cgroup subtree, handed to its root for the agent's job tracking
@@ -148,7 +183,7 @@ export async function bringUp(ctx: Ctx, rec: SandboxRecord): Promise<string> {
       agentNode: rec.rootfs === ctx.agentNodeRootfs ? ctx.agentNode : undefined,
       cgroupJobs: cgJobs,
     });
-    writeFileSync(path.join(layout.dir(name), "config.json"), JSON.stringify(spec));
+    writePrivateFile(path.join(layout.dir(name), "config.json"), JSON.stringify(spec)); // holds the env: 0600
     const sn = parseSubnet(cfg.subnet);
     ip = ctx.ipam.allocate(layout.ipOwner(name));
     rec.ip = ip;
@@ -207,7 +242,9 @@ export async function tearDown(ctx: Ctx, rec: SandboxRecord, opts: { container?:
   const dropJobs = () => removeDelegated(cgroupLayout(), layout.cgroupsPath(name));
   if (opts.container !== false) await ctx.runtime.remove(layout.container(name), dropJobs);
   dropJobs();
-  await unmount(layout.rootfs(name));
+  // the rootfs, and transient layer mounts an interrupted idmap helper may have left in stage/
+  for (const m of [layout.rootfs(name), ...mountsUnder(layout.mountDir(name))]) await unmount(m);
+  await unmount(layout.legacyRootfs(name));
   await unmount(layout.diskMnt(name));
   const ip = rec.ip;
   if (ip) {
@@ -236,9 +273,13 @@ export async function tearDown(ctx: Ctx, rec: SandboxRecord, opts: { container?:
 /** Removes everything of the sandbox, files included. */
 export async function wipe(ctx: Ctx, rec: SandboxRecord): Promise<void> {
   await tearDown(ctx, rec);
-  const dir = ctx.layout.dir(rec.name);
-  if (isMounted(ctx.layout.rootfs(rec.name)) || isMounted(ctx.layout.diskMnt(rec.name))) {
+  const { layout } = ctx;
+  const dir = layout.dir(rec.name);
+  if ([layout.legacyRootfs(rec.name), layout.diskMnt(rec.name)].some(isMounted) || mountsUnder(layout.mountDir(rec.name)).length) {
     throw new Error(`Cannot remove ${dir}: still mounted`);
   }
   rmSync(dir, { recursive: true, force: true });
+  rmSync(layout.mountDir(rec.name), { recursive: true, force: true });
+  // no process of the sandbox is left (torn down above): its range may go to another sandbox
+  if (rec.rootUid !== undefined) ctx.uids.release(rec.rootUid, layout.ipOwner(rec.name));
 }
