@@ -52,6 +52,10 @@ export function leftovers(res: ReturnType<OciDriver["resources"]>): string[] {
   if (res.veth && existsSync(`/sys/class/net/${res.veth}`)) out.push(`veth ${res.veth}`);
   const mounts = readFileSync("/proc/mounts", "utf8");
   if (mounts.includes(res.dir)) out.push(`mount under ${res.dir}`);
+  if (mounts.includes(res.mountDir)) out.push(`mount under ${res.mountDir}`);
+  if (existsSync(res.mountDir)) out.push(`dir ${res.mountDir}`);
+  const lease = res.rootUid !== undefined ? `/run/atoll/uids/${res.rootUid}` : "";
+  if (lease && existsSync(lease) && readFileSync(lease, "utf8").endsWith(`/${res.name}`)) out.push(`uid range ${res.rootUid}`);
   const loops = execFileSync("losetup", ["-a"], { encoding: "utf8" });
   if (loops.includes(res.disk)) out.push(`loop ${res.disk}`);
   for (const ctl of ["memory", "pids", "cpu", "freezer", "unified", ""]) {

@@ -91,13 +91,15 @@ describe("oci driver isolation", () => {
 
   test("root inside is an unprivileged uid outside", async () => {
     const m = await sh(d, "iso-a", "id -u; cat /proc/self/uid_map");
-    assert.match(m.out, /^0\n\s*0\s+100000\s+65536\n$/);
+    const rootUid = d.resources("iso-a").rootUid!;
+    assert.ok(rootUid >= 2 ** 30, "a per-sandbox range, not the storage range");
+    assert.match(m.out, new RegExp(`^0\\n\\s*0\\s+${rootUid}\\s+65536\\n$`));
     // host root's files (the agent bundle) are not root's inside: unmapped ids show as nobody
     const own = await sh(d, "iso-a", "stat -c %u:%g /opt/atoll/agent/agent.mjs");
     assert.equal(own.out, "65534:65534\n");
     const pid = (await d.inspect("iso-a")).pid!;
     const status = readFileSync(`/proc/${pid}/status`, "utf8");
-    assert.match(status, /^Uid:\s+100000\s/m, "init runs as uid 100000 on the host");
+    assert.match(status, new RegExp(`^Uid:\\s+${rootUid}\\s`, "m"), "init runs as the sandbox's root uid on the host");
     // privileged operations fail: mount, new namespaces (seccomp), raw kernel interfaces
     const denied = await sh(d, "iso-a", [
       "mount -t tmpfs t /mnt 2>/dev/null && echo MOUNT_OK",
@@ -145,7 +147,7 @@ describe("oci driver isolation", () => {
     const veth = d.resources("iso-a").veth!;
     const link = execFileSync("bridge", ["-d", "link", "show", "dev", veth], { encoding: "utf8" });
     assert.match(link, /isolated on/);
-    const resolv = readFileSync(`${d.resources("iso-a").dir}/etc/resolv.conf`, "utf8");
+    const resolv = readFileSync(`${d.resources("iso-a").etc}/resolv.conf`, "utf8");
     assert.match(resolv, /^nameserver \d/m);
   });
 });

@@ -280,13 +280,14 @@ export function leftovers(r: Awaited<ReturnType<typeof hostResources>>): string[
   const out: string[] = [];
   const check = (what: string, p: string) => existsSync(p) && out.push(`${what} ${p}`);
   check("dir", r.dir);
+  check("mount dir", r.mountDir);
   check("netns", `/run/netns/${r.netns}`);
   if (r.veth) check("veth", `/sys/class/net/${r.veth}`);
   for (const ctl of ["memory", "pids", "cpu", "cpu,cpuacct", "freezer", ""]) check("cgroup", path.join("/sys/fs/cgroup", ctl, r.cgroup));
   check("container state", path.join(r.runtimeRoot, r.container));
   for (const line of readFileSync("/proc/mounts", "utf8").split("\n")) {
     const m = line.split(" ")[1] ?? "";
-    if (m === r.dir || m.startsWith(r.dir + "/") || m === r.rootfs || m === r.diskMnt) out.push(`mount ${m}`);
+    if (m === r.dir || m.startsWith(r.dir + "/") || m.startsWith(r.mountDir + "/") || m === r.diskMnt) out.push(`mount ${m}`);
   }
   return out;
 }
