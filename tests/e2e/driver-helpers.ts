@@ -69,6 +69,11 @@ export function leftovers(res: ReturnType<OciDriver["resources"]>): string[] {
   return out;
 }
 
+/** leftovers() minus what a stopped sandbox keeps until destroy: its dirs and its uid range lease. */
+export function runtimeLeftovers(res: ReturnType<OciDriver["resources"]>): string[] {
+  return leftovers(res).filter((l) => !l.startsWith("dir ") && !l.startsWith("uid range "));
+}
+
 export function removeDataDir(dir: string) {
   rmSync(dir, { recursive: true, force: true });
 }

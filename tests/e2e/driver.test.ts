@@ -7,7 +7,7 @@ import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { AtollError } from "@atoll/protocol";
-import { agentVersion, disposeDriver, leftovers, newDriver, sh, spec } from "./driver-helpers.js";
+import { agentVersion, disposeDriver, leftovers, newDriver, runtimeLeftovers, sh, spec } from "./driver-helpers.js";
 import type { OciDriver } from "../../packages/server/src/drivers/oci/index.js";
 
 describe("oci driver lifecycle", () => {
@@ -54,7 +54,7 @@ describe("oci driver lifecycle", () => {
     assert.equal((await d.inspect("life-a")).state, "stopped");
     assert.equal(await d.stats("life-a"), undefined);
     const res = d.resources("life-a");
-    assert.deepEqual(leftovers(res).filter((l) => !l.startsWith("dir ")), [], "stopped sandbox holds no runtime resources");
+    assert.deepEqual(runtimeLeftovers(res), [], "stopped sandbox holds no runtime resources");
     const s = await d.start(spec("life-a"));
     assert.equal(s.state, "running");
     const back = await sh(d, "life-a", "cat /workspace/f.txt /root/r.txt");
@@ -173,7 +173,7 @@ describe("oci driver settings and failures", () => {
         return true;
       });
       const res = d.resources("bad-root");
-      assert.deepEqual(leftovers(res).filter((l) => !l.startsWith("dir ")), []);
+      assert.deepEqual(runtimeLeftovers(res), []);
       assert.equal((await d.inspect("bad-root")).state, "stopped");
       await d.destroy("bad-root");
       assert.deepEqual(leftovers(res), []);
