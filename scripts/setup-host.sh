@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Idempotent host preparation for the oci driver (run as root; safe to run many times).
-#  - installs the tools the driver drives (crun runc iptables iproute2 e2fsprogs util-linux) via apt if missing
+#  - installs the tools the driver drives (crun runc iptables iproute2 e2fsprogs util-linux, gcc + libc6-dev
+#    for its idmapped-mount helper) via apt if missing
 #  - on hybrid cgroup v1 hosts, mounts the hugetlb controller at /sys/fs/cgroup/hugetlb (crun refuses otherwise)
 #  - enables IPv4 forwarding (sandbox egress through NAT)
 # Bridge and firewall chains are created by the driver itself at init (packages/server/src/drivers/oci/host.ts),
@@ -12,11 +13,12 @@ say() { printf '[setup-host] %s\n' "$*"; }
 
 # 1. packages (binary -> Debian package)
 declare -A NEED=([crun]=crun [runc]=runc [iptables]=iptables [ip]=iproute2 [bridge]=iproute2
-  [mkfs.ext4]=e2fsprogs [losetup]=util-linux [nsenter]=util-linux [mount]=mount)
+  [mkfs.ext4]=e2fsprogs [losetup]=util-linux [nsenter]=util-linux [mount]=mount [cc]=gcc)
 MISSING=()
 for bin in "${!NEED[@]}"; do
   command -v "$bin" >/dev/null 2>&1 || PATH="$PATH:/usr/sbin:/sbin" command -v "$bin" >/dev/null 2>&1 || MISSING+=("${NEED[$bin]}")
 done
+[[ -f /usr/include/stdio.h ]] || MISSING+=(libc6-dev) # with cc: builds the driver's idmapped-mount helper
 if ((${#MISSING[@]})); then
   PKGS="$(printf '%s\n' "${MISSING[@]}" | sort -u | xargs)"
   say "installing: $PKGS"

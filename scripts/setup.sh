@@ -12,7 +12,8 @@ command -v node >/dev/null || { echo "Cannot set up Atoll: Node.js >= 20 is requ
 NODE_MAJOR="$(node -p 'process.versions.node.split(".")[0]')"
 (( NODE_MAJOR >= 20 )) || { echo "Cannot set up Atoll: Node.js >= 20 is required (found $(node -v))" >&2; exit 1; }
 
-PKGS=(crun runc debootstrap iptables iproute2 e2fsprogs util-linux git curl ca-certificates psmisc tar)
+# gcc + libc6-dev: the oci driver compiles its idmapped-mount helper (packages/server/native) at init
+PKGS=(crun runc debootstrap iptables iproute2 e2fsprogs util-linux git curl ca-certificates psmisc tar gcc libc6-dev)
 if [[ "${1:-}" == "--test" ]]; then PKGS+=(chromium nginx-light wrk inotify-tools skopeo python3-venv python3-hatchling python3-build python3-pytest python3-httpx); fi
 MISSING=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || MISSING+=("$p"); done
@@ -35,6 +36,10 @@ if [[ -f scripts/setup-host.sh ]]; then
   say "host: cgroups, bridge, firewall"
   bash scripts/setup-host.sh
 fi
+
+# The data dir holds sandbox files and secrets: root only (the control plane also tightens it on start).
+DATA_DIR="${ATOLL_DATA_DIR:-/var/lib/atoll}"
+mkdir -p "$DATA_DIR" && chmod 700 "$DATA_DIR"
 
 say "image: base sandbox rootfs (cached by recipe hash)"
 bash images/base/build.sh
