@@ -267,7 +267,7 @@ export class OciDriver implements Driver {
     if (!name || !this.layout.read(name)) throw new AtollError(ErrorCode.SANDBOX_NOT_FOUND, `Cannot snapshot sandbox ${id}: it does not exist`, { id });
     return this.lock.run(name, async () => {
       const live = await this.liveStatus(name);
-      const admitted = this.ctx.disks.admitSnapshot(id, name);
+      const admitted = await this.ctx.disks.admitSnapshot(id, name);
       try {
         return await copyWritableLayer(this.layout, this.cfg.uidBase, name, destDir, live?.status === "running"
           ? { before: () => this.freeze(name), after: () => this.thaw(name) }
