@@ -57,6 +57,11 @@ test("careless caller: a sandbox whose sparse disk would overcommit the data dir
   assert.match(r.body.message, /^Cannot create the 200 MiB disk of sandbox disk-c: /);
   assert.equal((await atoll!.json("GET", "/v1/sandboxes/disk-c")).status, 404, "nothing half-made is left");
   assert.equal(existsSync(path.join(dataDir, "sandboxes", "disk-c")), false);
+  // ~110 MiB of room left: two 100 MiB creates racing must not both get it
+  const race = await Promise.all(["disk-r1", "disk-r2"].map((id) => atoll!.json("PUT", `/v1/sandboxes/${id}`, { limits: { diskMiB: 100 } })));
+  assert.ok(race.filter((x) => x.status === 201).length <= 1, `both racing creates were admitted: ${race.map((x) => x.status)}`);
+  for (const x of race) if (x.status !== 201) coded507(x, ["INSUFFICIENT_STORAGE"]);
+  for (const id of ["disk-r1", "disk-r2"]) await atoll!.json("DELETE", `/v1/sandboxes/${id}`);
   // the refusal is about the size asked for: a 64 MiB disk still fits
   await createSandbox(atoll!, "disk-c", { limits: { diskMiB: 64 } });
   assert.equal((await atoll!.json("DELETE", "/v1/sandboxes/disk-c")).status, 200);
