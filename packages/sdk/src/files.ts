@@ -56,7 +56,13 @@ export async function readFile(ctx: Ctx, path: string, options: { encoding?: str
     throw sdkError(ErrorCode.VALIDATION_FAILED, `Cannot read ${path}: encoding must be "utf-8" or "base64"`, { path, encoding: options.encoding });
   }
   const res = await ctx.core.api(`/files/raw${q(ctx, path)}`, { what: `read ${path}` });
-  const bytes = new Uint8Array(await res.arrayBuffer());
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await res.arrayBuffer());
+  } catch (e) {
+    // The agent cuts a large download rather than finish a body that mixes two versions of a file.
+    throw sdkError(ErrorCode.RESOURCE_BUSY, `Cannot read ${path}: the transfer was cut short (the file was rewritten in place while being sent, or the connection dropped)`, { path, cause: String((e as Error)?.message ?? e) });
+  }
   const isBinary = res.headers.get("x-atoll-binary") === "1";
   const asBase64 = options.encoding === "base64" || (isBinary && options.encoding === undefined);
   return {

@@ -1,13 +1,25 @@
 // Reads that never return a torn file. Everything is read from one open file descriptor, and the
-// file's identity and change stamps (fstat: inode, size, mtime, ctime in ns) are compared before and
-// after: a file rewritten in place meanwhile (by a process that does not replace it atomically) is
+// file's identity and content stamps (fstat: inode, size, mtime in ns) are compared before and
+// after (not ctime: unlinking the old inode when a writer renames a new file over it changes its
+// ctime, though not one byte of what this fd reads): a file rewritten in place meanwhile (by a process that does not replace it atomically) is
 // read again, and after a few tries the read fails with RESOURCE_BUSY instead of mixing versions.
 // Writes through the agent replace files atomically (atomic.ts), so they never cause a retry.
+//
+// File timestamps come from a coarse clock (one kernel tick, 4-10 ms, on these hosts): a second
+// in-place rewrite within the tick of the last one leaves mtime unchanged. So a read only starts
+// once the file's mtime is QUIET_MS in the past (settle()): any write after that moves mtime.
+// A file written moments ago waits up to QUIET_MS; one rewritten in place non-stop ends in RESOURCE_BUSY.
 import type { BigIntStats } from "node:fs";
 import fsp, { type FileHandle } from "node:fs/promises";
 import { AtollError, ErrorCode } from "@atoll/protocol";
 
 const ATTEMPTS = 5;
+/** How far in the past mtime must be before a stamp can be trusted (a few coarse-clock ticks). */
+const QUIET_MS = 20;
+/** How long settle() waits for a file to become quiet. */
+const SETTLE_MAX_MS = 300;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function stamp(fh: FileHandle): Promise<BigIntStats> {
   return fh.stat({ bigint: true });
@@ -15,7 +27,22 @@ export async function stamp(fh: FileHandle): Promise<BigIntStats> {
 
 /** True when nothing about the file's content changed between the two stamps. */
 export function unchanged(a: BigIntStats, b: BigIntStats): boolean {
-  return a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs && a.ctimeNs === b.ctimeNs;
+  return a.ino === b.ino && a.size === b.size && a.mtimeNs === b.mtimeNs;
+}
+
+/**
+ * The stamp of fh once its mtime is QUIET_MS old (so later writes are visible in mtime), or null
+ * when the file keeps changing for SETTLE_MAX_MS. A future mtime (clock skew, touch -d) is accepted.
+ */
+export async function settle(fh: FileHandle): Promise<BigIntStats | null> {
+  const deadline = Date.now() + SETTLE_MAX_MS;
+  for (;;) {
+    const st = await stamp(fh);
+    const age = Date.now() - Number(st.mtimeNs / 1_000_000n);
+    if (age >= QUIET_MS || age < -1000) return st;
+    if (Date.now() + (QUIET_MS - age) > deadline) return null;
+    await sleep(QUIET_MS - age);
+  }
 }
 
 export function changedError(p: string): AtollError {
@@ -44,11 +71,12 @@ async function readToEnd(fh: FileHandle, limit: number, onTooBig: () => Error): 
  */
 export async function readConsistent(p: string, limit: number, onTooBig: () => Error, check?: (st: BigIntStats) => void): Promise<Buffer> {
   for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
-    if (attempt > 0) await new Promise((r) => setTimeout(r, 5 * attempt)); // let the writer finish
+    if (attempt > 0) await sleep(5 * attempt); // let the writer finish
     const fh = await fsp.open(p, "r");
     try {
-      const before = await stamp(fh);
-      check?.(before);
+      check?.(await stamp(fh));
+      const before = await settle(fh);
+      if (!before) continue;
       const buf = await readToEnd(fh, limit, onTooBig);
       const after = await stamp(fh);
       if (unchanged(before, after) && (before.size === 0n || BigInt(buf.length) === before.size)) return buf;

@@ -10,7 +10,7 @@ import { AtollError, ErrorCode, encodeSSE, type FileStreamEvent } from "@atoll/p
 import { detectType, SNIFF_BYTES, type Detected } from "./mime.js";
 import { statReadable } from "./ops.js";
 import { replaceFile } from "./atomic.js";
-import { changedError, readConsistent, stamp, unchanged } from "./consistent.js";
+import { changedError, readConsistent, settle, stamp, unchanged } from "./consistent.js";
 
 /** Bytes per SSE chunk (before base64), as in Cloudflare's stream. */
 export const SSE_CHUNK = 64 * 1024;
@@ -26,8 +26,9 @@ async function openForRead(p: string): Promise<{ fh: fsp.FileHandle; size: numbe
   await statReadable(p); // before open: opening a FIFO would block
   const fh = await fsp.open(p, "r");
   try {
-    const before = await stamp(fh);
-    if (!before.isFile()) throw new AtollError(ErrorCode.VALIDATION_FAILED, `Cannot read ${p}: not a regular file`, { path: p });
+    if (!(await stamp(fh)).isFile()) throw new AtollError(ErrorCode.VALIDATION_FAILED, `Cannot read ${p}: not a regular file`, { path: p });
+    const before = await settle(fh); // mtime old enough that any write from now on changes it
+    if (!before) throw changedError(p);
     const size = Number(before.size);
     const sample = Buffer.alloc(Math.min(SNIFF_BYTES, size));
     const { bytesRead } = await fh.read(sample, 0, sample.length, 0);
