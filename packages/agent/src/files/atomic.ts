@@ -10,6 +10,7 @@ import type { Stats } from "node:fs";
 import fsp, { type FileHandle } from "node:fs/promises";
 import path from "node:path";
 import { AtollError, ErrorCode } from "@atoll/protocol";
+import { noteOwnWrite } from "./consistent.js";
 
 /** Linux's own bound on links followed during one resolution. */
 const MAX_LINKS = 40;
@@ -58,7 +59,9 @@ export async function replaceFile<T>(p: string, fill: (fh: FileHandle) => Promis
     }
     const result = await fill(fh);
     await fh.close().catch(() => {}); // already closed by a stream: fine
+    const done = await fsp.stat(tmp, { bigint: true });
     await fsp.rename(tmp, target);
+    noteOwnWrite(done);
     return result;
   } catch (e) {
     await fh.close().catch(() => {});

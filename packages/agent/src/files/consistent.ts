@@ -8,7 +8,9 @@
 // File timestamps come from a coarse clock (one kernel tick, 4-10 ms, on these hosts): a second
 // in-place rewrite within the tick of the last one leaves mtime unchanged. So a read only starts
 // once the file's mtime is QUIET_MS in the past (settle()): any write after that moves mtime.
-// A file written moments ago waits up to QUIET_MS; one rewritten in place non-stop ends in RESOURCE_BUSY.
+// A file written moments ago waits up to QUIET_MS — unless the agent itself just wrote that exact
+// version (same inode, size, mtime) through atomic.ts, which is the common write-then-read case;
+// a file rewritten in place non-stop ends in RESOURCE_BUSY.
 import type { BigIntStats } from "node:fs";
 import fsp, { type FileHandle } from "node:fs/promises";
 import { AtollError, ErrorCode } from "@atoll/protocol";
@@ -20,6 +22,18 @@ const QUIET_MS = 20;
 const SETTLE_MAX_MS = 300;
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Versions the agent finished writing recently: inode → "size:mtimeNs" (bounded, oldest dropped). */
+const ownWrites = new Map<bigint, string>();
+const OWN_WRITES_MAX = 4096;
+const versionKey = (st: BigIntStats) => `${st.size}:${st.mtimeNs}`;
+
+/** atomic.ts reports each completed replacement, so reading it back right away needs no wait. */
+export function noteOwnWrite(st: BigIntStats): void {
+  ownWrites.delete(st.ino);
+  ownWrites.set(st.ino, versionKey(st));
+  if (ownWrites.size > OWN_WRITES_MAX) ownWrites.delete(ownWrites.keys().next().value!);
+}
 
 export async function stamp(fh: FileHandle): Promise<BigIntStats> {
   return fh.stat({ bigint: true });
@@ -39,7 +53,7 @@ export async function settle(fh: FileHandle): Promise<BigIntStats | null> {
   for (;;) {
     const st = await stamp(fh);
     const age = Date.now() - Number(st.mtimeNs / 1_000_000n);
-    if (age >= QUIET_MS || age < -1000) return st;
+    if (age >= QUIET_MS || age < -1000 || ownWrites.get(st.ino) === versionKey(st)) return st;
     if (Date.now() + (QUIET_MS - age) > deadline) return null;
     await sleep(QUIET_MS - age);
   }
