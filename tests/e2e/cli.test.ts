@@ -14,7 +14,8 @@ let atoll: Atoll;
 const tmp = mkdtempSync(path.join(os.tmpdir(), "atoll-cli-e2e-"));
 
 before(async () => {
-  atoll = await startAtoll({ poolSize: 0 });
+  // The server too is the built command: `atoll serve` (its agent found through dist/agent).
+  atoll = await startAtoll({ poolSize: 0, command: [BIN, "serve"] });
 });
 after(async () => {
   await atoll?.stop();

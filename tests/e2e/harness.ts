@@ -27,6 +27,8 @@ export interface AtollOptions {
   dataDir?: string;
   /** Print the server's output to this process's stderr (also on when ATOLL_E2E_VERBOSE=1). */
   verbose?: boolean;
+  /** Arguments to node that start the server (default: the source, `--import tsx packages/server/src/bin.ts`). */
+  command?: string[];
   /** How long to wait for /v1/health (default 30 s). */
   startTimeoutMs?: number;
 }
@@ -121,7 +123,7 @@ export async function startAtoll(opts: AtollOptions = {}): Promise<Atoll> {
 
   async function launch(): Promise<void> {
     output = "";
-    const c = spawn(process.execPath, ["--import", "tsx", BIN], { cwd: REPO_ROOT, env: { ...env, ATOLL_PORT: String(port), ATOLL_STDIN_LIFELINE: "1" }, stdio: ["pipe", "pipe", "pipe"] });
+    const c = spawn(process.execPath, opts.command ?? ["--import", "tsx", BIN], { cwd: REPO_ROOT, env: { ...env, ATOLL_PORT: String(port), ATOLL_STDIN_LIFELINE: "1" }, stdio: ["pipe", "pipe", "pipe"] });
     child = c;
     const onData = (d: Buffer) => {
       output += d.toString();

@@ -4,3 +4,4 @@ export { configFromEnv, makeConfig, type ServerConfig, DEFAULT_LIMITS, MAX_LIMIT
 export { SandboxManager } from "./sandboxes/manager.js";
 export type { SandboxRuntime } from "./contracts.js";
 export type { Driver, SandboxSpec, SandboxEndpoint, DriverSandbox, DriverState } from "./drivers/types.js";
+export { serveProcess, type ServeProcessOptions } from "./serve-process.js";

@@ -19,8 +19,8 @@ export const serve: Command = {
     if (str(p, "data-dir")) env.ATOLL_DATA_DIR = str(p, "data-dir");
     env.ATOLL_AGENT_DIR ||= bundledAgentDir();
     // Imported lazily so the other commands do not load the server.
-    const server = (await import("@atoll/server")) as { configFromEnv: (e?: NodeJS.ProcessEnv) => unknown; startServer: (c: unknown) => Promise<unknown> };
-    await server.startServer(server.configFromEnv(env));
+    const server = await import("@atoll/server");
+    server.serveProcess({ config: server.configFromEnv(env), stdinLifeline: env.ATOLL_STDIN_LIFELINE === "1" });
     return new Promise<number>(() => {}); // runs until a signal stops the process
   },
 };
