@@ -1,17 +1,21 @@
 // Atoll as its users get it: the packed tarballs (scripts/pack.mjs, from what scripts/build.mjs
 // built) installed into a fresh project outside the repository — no workspace links, no tsx —
-// then, against a real server and real sandboxes: the same app under plain node and under Bun
-// (installed from the npm registry into that project), the types under tsc --strict, a Worker
-// bundle without Node built-ins, require() of the ESM-only SDK, and the installed `atoll` bin.
+// then, against a real server and real sandboxes: the same app under plain node, Bun and Deno
+// (both installed from the npm registry into that project), the types under tsc --strict, a
+// Worker bundled from the installed package and run in workerd (Miniflare, from the npm registry),
+// require() of the ESM-only SDK, and the installed `atoll` bin.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
+import { createRequire } from "node:module";
+import { pathToFileURL } from "node:url";
 import { promisify } from "node:util";
 import { build } from "esbuild";
 import { VERSION } from "@atoll/protocol";
+import { createClient, getSandbox } from "@atoll/sdk";
 import { REPO_ROOT, startAtoll, type Atoll } from "./harness.js";
 
 const run = promisify(execFile);
@@ -20,6 +24,11 @@ const dir = mkdtempSync(path.join(os.tmpdir(), "atoll-install-"));
 const app = path.join(dir, "app");
 const version = (pkg: string) => (JSON.parse(readFileSync(path.join(REPO_ROOT, "node_modules", pkg, "package.json"), "utf8")) as { version: string }).version;
 let atoll: Atoll;
+/** The few Miniflare members used here (loaded from the fresh project, not a repository dependency). */
+type MiniflareCtor = new (o: object) => {
+  dispatchFetch(url: string, init?: object): Promise<Response & { webSocket?: { accept(): void; send(d: string): void; close(): void; addEventListener(t: "message", f: (e: { data: unknown }) => void): void } }>;
+  dispose(): Promise<void>;
+};
 
 /** Runs a command in the fresh project with a clean environment (no NODE_OPTIONS / tsx from the test runner). */
 async function sh(cmd: string, args: string[], env: Record<string, string> = {}, timeout = 120_000) {
@@ -33,8 +42,8 @@ before(async () => {
   mkdirSync(app);
   writeFileSync(path.join(app, "package.json"), JSON.stringify({ name: "my-app", private: true, type: "module" }));
   for (const f of ["app.mjs", "types.ts", "worker.ts"]) copyFileSync(path.join(FIXTURES, f), path.join(app, f));
-  // The SDK with what it declares, Bun (a registry package with its binary inside), TypeScript.
-  await sh("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", tgz("protocol"), tgz("sdk"), `typescript@${version("typescript")}`, `@types/node@${version("@types/node")}`, "bun@1"], {}, 600_000);
+  // The SDK with what it declares; Bun, Deno and workerd (registry packages with their binaries inside); TypeScript.
+  await sh("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", tgz("protocol"), tgz("sdk"), `typescript@${version("typescript")}`, `@types/node@${version("@types/node")}`, "bun@1", "deno@2", "miniflare@4"], {}, 600_000);
   // The CLI: better-sqlite3 (only `atoll serve` loads it) would compile from source here; the
   // client commands are what this test runs, so its install script is skipped.
   await sh("npm", ["install", "--no-audit", "--no-fund", "--loglevel=error", "--ignore-scripts", tgz("cli")], {}, 600_000);
@@ -86,11 +95,46 @@ test("the types compile with tsc --strict against the installed packages", async
   assert.equal(r.stdout, "");
 });
 
-test("a Cloudflare Worker bundle of the installed SDK needs no Node built-ins", async () => {
+test("under deno (from the npm registry): the same app", async () => {
+  const r = await sh(path.join(app, "node_modules/.bin/deno"), ["run", "--allow-all", "app.mjs", atoll.url, atoll.apiKey, "install-deno"]);
+  const got = JSON.parse(r.stdout.trim().split("\n").pop()!);
+  console.log(`# ${got.runtime}`);
+  assert.match(got.runtime, /^deno \d/);
+  check(got, "install-deno");
+});
+
+test("in a Cloudflare Worker (workerd via Miniflare): exec, a preview URL through proxyToSandbox, a WebSocket through wsConnect", async () => {
   const out = await build({ entryPoints: [path.join(app, "worker.ts")], absWorkingDir: app, bundle: true, platform: "browser", conditions: ["workerd", "worker", "browser"], format: "esm", write: false, logLevel: "silent" });
   const code = out.outputFiles[0]!.text;
-  assert.doesNotMatch(code, /from ["']node:/);
-  assert.match(code, /proxyToSandbox/);
+  assert.doesNotMatch(code, /from ["']node:/, "no Node built-ins in the Worker bundle");
+  const mod = (await import(pathToFileURL(createRequire(path.join(app, "package.json")).resolve("miniflare")).href)) as { Miniflare?: MiniflareCtor; default?: { Miniflare: MiniflareCtor } };
+  const Miniflare = (mod.Miniflare ?? mod.default!.Miniflare)!;
+  // modules given as contents: Miniflare's own import scan refuses the SDK's Node-only `import(name)` of ws (never run in a Worker).
+  const mf = new Miniflare({ modules: [{ type: "ESModule", path: "worker.mjs", contents: code }], compatibilityDate: "2024-09-23", bindings: { ATOLL_URL: atoll.url, ATOLL_API_KEY: atoll.apiKey } });
+  try {
+    const r = await mf.dispatchFetch("http://localhost/");
+    assert.equal(await r.text(), "hello from the sandbox\n");
+    // a server in the sandbox, exposed: its preview URL answers through the Worker, and so does a WebSocket
+    const sb = getSandbox(createClient({ url: atoll.url, apiKey: atoll.apiKey }), "install-worker");
+    await sb.writeFile("/workspace/echo.ts", `Bun.serve({ port: 8080, fetch(req, server) { return server.upgrade(req) ? undefined : new Response("http ok " + new URL(req.url).pathname); }, websocket: { message(ws, m) { ws.send("echo:" + m); } } });`);
+    const server = await sb.startProcess("bun run /workspace/echo.ts");
+    await server.waitForPort(8080, { timeout: 20_000 });
+    const { url } = await sb.exposePort(8080, { hostname: "localhost" });
+    const preview = await mf.dispatchFetch(new URL("/hello?x=1", url).href);
+    assert.equal(await preview.text(), "http ok /hello");
+    const up = await mf.dispatchFetch("http://localhost/ws", { headers: { upgrade: "websocket" } });
+    assert.equal(up.status, 101);
+    const ws = up.webSocket!;
+    ws.accept();
+    const echoed = await new Promise<unknown>((resolve) => {
+      ws.addEventListener("message", (e: { data: unknown }) => resolve(e.data));
+      ws.send("ping");
+    });
+    assert.equal(echoed, "echo:ping");
+    ws.close();
+  } finally {
+    await mf.dispose();
+  }
 });
 
 test("require('@atoll/sdk'): ESM only, loaded through Node's require(esm) where it has it (20.19+, 22.12+)", async () => {

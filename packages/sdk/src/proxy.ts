@@ -18,8 +18,10 @@ function domainsFor(client: AtollClient, host: string): string[] {
 
 export async function proxyToSandbox(request: Request, client: AtollClient): Promise<Response | null> {
   const url = new URL(request.url);
-  const host = request.headers.get("host") ?? url.host;
-  const target = parsePreviewHost(host, domainsFor(client, host));
+  let host = request.headers.get("host") ?? url.host;
+  let target = parsePreviewHost(host, domainsFor(client, host));
+  // A front end that rewrites Host (Miniflare, some local proxies) keeps the client's name in the URL.
+  if (!target && url.host !== host) target = parsePreviewHost((host = url.host), domainsFor(client, host));
   if (!target) return null;
   const path = `${API_PREFIX}/sandboxes/${target.sandboxId}/proxy/${target.port}${url.pathname}${url.search}`;
   const ws = isWebSocketUpgrade(request);

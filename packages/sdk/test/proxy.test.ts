@@ -79,3 +79,15 @@ test("a WebSocket upgrade outside Workers answers 400 with a pointer to wsConnec
   assert.match(((await res!.json()) as { message: string }).message, /wsConnectNode/);
   assert.equal(srv.requests.length, 0);
 });
+
+test("a Host rewritten by a front end (Miniflare, local proxies): the preview name in the URL is used", async (t) => {
+  const srv = await fakeServer((_r, res) => json(res, 200, { ok: true }));
+  t.after(() => srv.close());
+  const client = createClient({ url: srv.url, apiKey: "k" });
+  const name = `8080-box-${TOKEN}.localhost:8787`;
+  const res = await proxyToSandbox(new Request(`http://${name}/p?q=1`, { headers: { host: "127.0.0.1:40000" } }), client);
+  assert.equal(res?.status, 200);
+  assert.equal(srv.requests[0]!.url, "/v1/sandboxes/box/proxy/8080/p?q=1");
+  assert.equal(srv.requests[0]!.headers["x-forwarded-host"], name);
+  assert.equal(await proxyToSandbox(new Request("http://localhost:40000/", { headers: { host: "127.0.0.1:40000" } }), client), null);
+});
