@@ -6,8 +6,9 @@
 // scripts/pack.mjs turns these into npm tarballs.
 import { build } from "esbuild";
 import { execFileSync } from "node:child_process";
-import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
+import path from "node:path";
 
 const DIST = "packages/agent/dist";
 
@@ -44,8 +45,29 @@ console.log("built packages/protocol/dist, packages/sdk/dist (ESM + .d.ts)");
 // is split into chunks beside it, so `atoll --version` loads a few KB instead of parsing ≈ 570 KB
 // and every Node built-in the server uses (≈ 0.25 s more on a loaded 2-core VM; bench/cli-start.ts).
 const CLI = "packages/cli/dist";
+/**
+ * Server modules that find a repository file beside their source (`new URL("../../x.c", import.meta.url)`)
+ * would look beside the bundle instead: point them at a copy in dist/assets/<repository path>.
+ * Directories are left alone: those come from configuration (the agent: ATOLL_AGENT_DIR).
+ */
+const repoAssets = {
+  name: "repo-assets",
+  setup(b) {
+    b.onLoad({ filter: /packages\/server\/src\/.*\.ts$/ }, (args) => {
+      const contents = readFileSync(args.path, "utf8").replace(/new URL\("([^"]+)", import\.meta\.url\)/g, (whole, rel) => {
+        const target = path.resolve(path.dirname(args.path), rel);
+        if (!existsSync(target) || statSync(target).isDirectory()) return whole;
+        const asset = `assets/${path.relative(process.cwd(), target)}`;
+        mkdirSync(path.dirname(`${CLI}/${asset}`), { recursive: true });
+        copyFileSync(target, `${CLI}/${asset}`);
+        return `new URL(${JSON.stringify("./" + asset)}, import.meta.url)`;
+      });
+      return { contents, loader: "ts" };
+    });
+  },
+};
 mkdirSync(CLI, { recursive: true });
-for (const f of readdirSync(CLI)) if (f.endsWith(".mjs")) rmSync(`${CLI}/${f}`); // chunks of an earlier build
+for (const f of readdirSync(CLI)) if (f.endsWith(".mjs") || f === "assets") rmSync(`${CLI}/${f}`, { recursive: true }); // an earlier build
 await build({
   entryPoints: { atoll: "packages/cli/src/main.ts" },
   outdir: CLI,
@@ -57,6 +79,7 @@ await build({
   target: "node20",
   format: "esm",
   external: ["better-sqlite3"],
+  plugins: [repoAssets],
   banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
   logLevel: "warning",
 });
