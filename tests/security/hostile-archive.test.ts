@@ -20,7 +20,7 @@ import * as tar from "tar";
 import { createClient, getSandbox, type Sandbox } from "@atoll/sdk";
 import { extractUntrusted } from "@atoll/sdk/node";
 import { REPO_ROOT, startAtoll, waitFor, type Atoll } from "../e2e/harness.js";
-import { buildHostileTar, KEPT } from "./hostile-tar.js";
+import { buildHostileTar, FORGED_NAME, KEPT } from "./hostile-tar.js";
 
 const BIN = path.join(REPO_ROOT, "packages/cli/bin/atoll");
 let atoll: Atoll;
@@ -116,7 +116,7 @@ function assertContained(s: ReturnType<typeof scene>): void {
 
 /** Entry names of the crafted archive that a safe extraction must refuse or change (each gets a warning). */
 function refused(s: ReturnType<typeof scene>): string[] {
-  return ["dev-mem", "blk", "fifo", "suid-root", "sgid-root", "sticky", `../escape-${s.tag}`, `sub/../../escape2-${s.tag}`, `${s.outside}/abs-${s.tag}`, "etc", "out", "up", "x/l2", "canary-abs", "canary-up", "passwd-hard"];
+  return ["dev-mem", "blk", "fifo", FORGED_NAME, "suid-root", "sgid-root", "sticky", `../escape-${s.tag}`, `sub/../../escape2-${s.tag}`, `${s.outside}/abs-${s.tag}`, "etc", "out", "up", "x/l2", "canary-abs", "canary-up", "passwd-hard"];
 }
 
 /** The entry paths named by the CLI's "warning: skipped <json path>: <reason>" lines. */
@@ -136,6 +136,22 @@ test("the SDK's extractor, given the crafted hostile archive directly, refuses e
   assertContained(s);
   const skippedPaths = report.skipped.map((k) => k.path);
   for (const name of refused(s)) assert.ok(skippedPaths.includes(name), `no warning for ${name}: ${JSON.stringify(skippedPaths)}`);
+});
+
+test("an archive past the entry or byte limit stops with LIMIT_EXCEEDED before writing the oversized entry (no sandbox)", async () => {
+  // Attacker: whoever produced the archive, sending more than the host agreed to take (e.g. a
+  // header that claims 100 GiB, or a gzip bomb). Expected: a coded error, nothing oversized written.
+  const s = scene("limits");
+  fs.mkdirSync(s.dest, { recursive: true });
+  const many = await buildHostileTar(s);
+  await assert.rejects(extractUntrusted(Readable.from([many]), s.dest, { maxEntries: 3 }), (e: any) => e.code === "LIMIT_EXCEEDED" && /more than 3 entries/.test(e.message));
+  const huge = new tar.Header({ path: "huge.bin", type: "File", size: 100 * 2 ** 30, mode: 0o644, mtime: new Date(0) });
+  const block = Buffer.alloc(512);
+  huge.encode(block, 0);
+  const dest2 = path.join(s.base, "dest2");
+  fs.mkdirSync(dest2);
+  await assert.rejects(extractUntrusted(Readable.from([block, Buffer.alloc(1024 * 1024)]), dest2), (e: any) => e.code === "LIMIT_EXCEEDED" && /bytes/.test(e.message));
+  assert.ok(!fs.existsSync(path.join(dest2, "huge.bin")), "the oversized entry was written");
 });
 
 test("a sandbox that replaces tar in its PATH (and /usr/bin/tar) does not change the archive the agent produces", async () => {
@@ -224,6 +240,9 @@ test("a sandbox that kills its agent and serves a crafted hostile archive cannot
   const r = await atollCli(["cp", "evil-agent:/workspace/anything", s.dest]);
   assert.equal(r.code, 2, `exit ${r.code}\n${r.stderr}`);
   assertContained(s);
+  // the forged name is printed escaped: no raw escape sequence, no forged line
+  assert.ok(!r.stderr.includes("\u001b"), "a raw escape sequence reached the terminal");
+  assert.ok(!r.stderr.split("\n").includes("all entries extracted, no warnings"), "an entry name forged an output line");
   const warned = warnedPaths(r.stderr);
   for (const name of refused(s)) assert.ok(warned.includes(name), `no warning line for ${name}:\n${r.stderr}`);
   await atoll.json("DELETE", "/v1/sandboxes/evil-agent");

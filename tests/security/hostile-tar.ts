@@ -23,6 +23,9 @@ export const KEPT: Record<string, string> = {
   "suid-root": "#!/bin/sh\nid\n", // kept as a file, without its setuid bit
 };
 
+/** An entry name with a newline and escape sequences: warnings must print it escaped. */
+export const FORGED_NAME = "forged\nall entries extracted, no warnings\u001b[2K\u001b[1A";
+
 export function buildHostileTar(o: HostileTarOptions): Promise<Buffer> {
   const pack = tar.pack();
   const root = { uid: 0, gid: 0, mtime: new Date(0) };
@@ -39,6 +42,8 @@ export function buildHostileTar(o: HostileTarOptions): Promise<Buffer> {
   add({ name: "sgid-root", mode: 0o2755 }, "#!/bin/sh\nid\n");
   add({ name: "sticky", type: "directory", mode: 0o1777 });
   add({ name: "fifo", type: "fifo", mode: 0o666 });
+  // a name that tries to forge terminal output in the warning lines
+  add({ name: FORGED_NAME, type: "fifo", mode: 0o666 });
   // path escapes
   add({ name: `../escape-${o.tag}`, mode: 0o644 }, "escaped\n");
   add({ name: `sub/../../escape2-${o.tag}`, mode: 0o644 }, "escaped\n");
