@@ -3,7 +3,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, rmSync } from "node:fs";
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { AtollError } from "@atoll/protocol";
@@ -214,5 +214,28 @@ describe("oci driver settings and failures", () => {
     assert.equal((await sh(d, "resize", "echo $X; cat /workspace/k")).out, "2\nkeep\n");
     assert.ok((await size()) > 100_000, "filesystem grew to ~128 MiB");
     await d.destroy("resize");
+  });
+
+  test("a sandbox recorded before per-sandbox uid ranges keeps its files and gets a range of its own", async () => {
+    const limits = { cpu: 1, memoryMiB: 256, pids: 128, diskMiB: 64 };
+    await d.start(spec("legacy", { limits }));
+    assert.equal((await sh(d, "legacy", "echo old > /workspace/old.txt && chmod 600 /workspace/old.txt && echo ok")).out, "ok\n");
+    await d.stop("legacy");
+    const file = path.join(d.resources("legacy").dir, "state.json");
+    // as older versions left the record: no rootUid, or root mapped to the storage range itself
+    for (const legacy of [undefined, d.cfg.uidBase]) {
+      const rec = JSON.parse(readFileSync(file, "utf8"));
+      if (legacy === undefined) delete rec.rootUid;
+      else rec.rootUid = legacy;
+      writeFileSync(file, JSON.stringify(rec));
+      await d.start(spec("legacy", { limits }));
+      const rootUid = d.resources("legacy").rootUid!;
+      assert.ok(rootUid >= d.cfg.sandboxUidStart, `a range of its own, got ${rootUid}`);
+      assert.equal((await sh(d, "legacy", "head -1 /workspace/old.txt; stat -c %u /workspace/old.txt; echo new >> /workspace/old.txt")).out, "old\n0\n");
+      await d.stop("legacy");
+    }
+    await d.start(spec("legacy", { limits }));
+    assert.equal((await sh(d, "legacy", "cat /workspace/old.txt")).out, "old\nnew\nnew\n");
+    await d.destroy("legacy");
   });
 });
