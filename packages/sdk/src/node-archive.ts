@@ -22,7 +22,7 @@ export type { SkippedEntry };
 export interface ExtractLimits {
   /** Most entries accepted (default 1,000,000). */
   maxEntries?: number;
-  /** Most file bytes written in total (default 64 GiB). */
+  /** Most entry bytes (file data, and any body another entry type declares) in total (default 64 GiB). */
   maxBytes?: number;
 }
 
@@ -74,13 +74,14 @@ export async function extractUntrusted(input: Readable, dest: string, limits: Ex
       const rel = cleanRelative(p);
       if (rel === null) return (skip(p, "absolute path or '..' component"), false);
       const type = entry.type;
+      // Every entry's declared body counts (a "directory" with a 1 TB body would stream forever).
+      bytes += entry.size ?? 0;
+      if (bytes > maxBytes) {
+        fatal = sdkError(ErrorCode.LIMIT_EXCEEDED, `Cannot extract ${what}: more than ${maxBytes} bytes (what came before is extracted)`, { maxBytes, path: root });
+        unpack.abort(fatal);
+        return false;
+      }
       if (FILE_TYPES.has(type)) {
-        bytes += entry.size ?? 0;
-        if (bytes > maxBytes) {
-          fatal = sdkError(ErrorCode.LIMIT_EXCEEDED, `Cannot extract ${what}: more than ${maxBytes} bytes (what came before is extracted)`, { maxBytes, path: root });
-          unpack.abort(fatal);
-          return false;
-        }
         files.add(rel);
         written.push(rel);
       } else if (type === "Directory") {
