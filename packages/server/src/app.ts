@@ -4,7 +4,7 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { Server as NetServer, Socket } from "node:net";
 import { AtollError, ErrorCode, RouteTable, errorBody } from "@atoll/protocol";
-import { healthRoutes, openApiRoutes, sandboxRoutes, lifecycleRoutes, snapshotRoutes, templateRoutes, forwardRoutes, AgentPools } from "./api/index.js";
+import { healthRoutes, openApiRoutes, sandboxRoutes, lifecycleRoutes, snapshotRoutes, templateRoutes, forwardRoutes, mcpRoutes, AgentPools } from "./api/index.js";
 import { loadApiKey, makeAuthChecker } from "./auth.js";
 import { privateDir } from "./private-files.js";
 import type { ServerConfig } from "./config.js";
@@ -74,6 +74,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     ...snapshotRoutes(manager, stores.snapshots, config.maxJsonBody),
     ...templateRoutes(templates, config.maxJsonBody),
     ...forwardRoutes({ runtime: manager, pools, record: (id, p, q, a) => manager.agentState.record(id, p, q, a), restoreSessions: (id, ep, sid) => manager.agentState.restore(id, ep, sid) }),
+    ...mcpRoutes(key.key),
   ];
   const table = new RouteTable<ApiRoute>();
   let compiled = 0;

@@ -22,7 +22,7 @@ export interface V1Route {
   path: string;
   /** OpenAPI name of the trailing "*" parameter. */
   restName?: string;
-  tag: "meta" | "sandboxes" | "lifecycle" | "agent" | "ports" | "snapshots" | "templates";
+  tag: "meta" | "sandboxes" | "lifecycle" | "agent" | "ports" | "snapshots" | "templates" | "mcp";
   summary: string;
   description?: string;
   /** false: no API key needed. Default true. */
@@ -106,6 +106,25 @@ export const V1_ROUTES: readonly V1Route[] = [
   { id: "snapshotSandbox", method: "POST", path: "/v1/sandboxes/:id/snapshots", tag: "snapshots", summary: "Snapshot a sandbox's files", params: id, body: S.SnapshotRequest, responses: { 201: { description: "Taken", schema: S.SnapshotInfo } } },
   { id: "listSnapshots", method: "GET", path: "/v1/snapshots", tag: "snapshots", summary: "List snapshots", responses: { 200: { description: "Every snapshot", schema: S.SnapshotList } } },
   { id: "deleteSnapshot", method: "DELETE", path: "/v1/snapshots/:name", tag: "snapshots", summary: "Delete a snapshot", params: { name: Type.String() }, responses: { 200: { description: "Deleted", schema: S.DeletedSnapshot } } },
+  ...(["POST", "GET", "DELETE"] as const).map((method): V1Route => {
+    const responses: Record<number, V1Response> = {
+      200: { description: "JSON-RPC answer (application/json) or event stream (text/event-stream)" },
+      400: { description: "Not a valid MCP request (JSON-RPC error body)" },
+      404: { description: "Unknown or closed session (JSON-RPC error body)" },
+    };
+    if (method === "POST") responses[202] = { description: "Accepted (notifications and responses)" };
+    return {
+      id: `mcp${method[0]}${method.slice(1).toLowerCase()}`,
+      method,
+      path: "/v1/mcp",
+      tag: "mcp",
+      summary: { POST: "MCP: send JSON-RPC messages (an initialize POST opens a session)", GET: "MCP: server-to-client event stream of a session", DELETE: "MCP: close a session" }[method],
+      description:
+        "Model Context Protocol, streamable HTTP transport (docs/mcp.md): JSON-RPC 2.0 bodies, answers as JSON or text/event-stream. After initialize, send the Mcp-Session-Id header the server returned. Each session gets its own sandbox, destroyed when the session closes or after 30 min without requests.",
+      headers: { "mcp-session-id": Type.String({ description: "Session id from the initialize answer (every call but initialize)" }) },
+      responses,
+    };
+  }),
   { id: "addTemplate", method: "POST", path: "/v1/templates", tag: "templates", summary: "Register a template (OCI archive, OCI layout or rootfs directory on the server's host)", body: S.TemplateRequest, responses: { 201: { description: "Registered", schema: S.TemplateInfo } } },
   { id: "listTemplates", method: "GET", path: "/v1/templates", tag: "templates", summary: "List templates", responses: { 200: { description: "Every template, the built-in base first", schema: S.TemplateList } } },
   { id: "deleteTemplate", method: "DELETE", path: "/v1/templates/:name", tag: "templates", summary: "Delete a template (refused while sandboxes use it)", params: { name: Type.String() }, responses: { 200: { description: "Deleted", schema: S.DeletedTemplate } } },

@@ -13,3 +13,4 @@ export { lifecycleRoutes } from "./lifecycle.js";
 export { snapshotRoutes } from "./snapshots.js";
 export { templateRoutes } from "./templates.js";
 export { forwardRoutes, AgentPools } from "./forward.js";
+export { mcpRoutes } from "./mcp.js";
