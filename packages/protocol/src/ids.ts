@@ -3,8 +3,14 @@ import { AtollError, ErrorCode } from "./errors.js";
 
 /** 1–63 chars, DNS-label-safe, lower case; dashes allowed inside. */
 export const SANDBOX_ID_RE = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-/** Preview token: exactly 16 chars of [a-z0-9_-]. */
-export const TOKEN_RE = /^[a-z0-9_-]{16}$/;
+/**
+ * Preview token: 16 chars of [a-z0-9_] (Cloudflare 0.12's alphabet). No '-', so a token can never
+ * end a DNS label with one. Tokens issued before this rule may contain '-': the preview parser
+ * still accepts those (LEGACY_TOKEN_RE) so URLs already handed out keep working (docs/preview.md).
+ */
+export const TOKEN_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789_";
+export const TOKEN_RE = /^[a-z0-9_]{16}$/;
+export const LEGACY_TOKEN_RE = /^[a-z0-9_-]{16}$/;
 export const TOKEN_LENGTH = 16;
 export const AGENT_PORT = 3000;
 export const MIN_PORT = 1024;
@@ -35,6 +41,25 @@ export function portProblem(port: unknown): string | null {
 export function assertExposablePort(port: unknown): asserts port is number {
   const why = portProblem(port);
   if (why) throw new AtollError(ErrorCode.INVALID_PORT, `Cannot expose port ${String(port)}: ${why}`, { port });
+}
+
+/**
+ * A host as callers may name it for preview URLs (`hostname` of exposePort, `?hostname=`, and the
+ * Host header those fall back to): a DNS name, an IPv4 address or a bracketed IPv6 address, with
+ * an optional :port. Nothing else (no userinfo "a.com@evil.example", paths, spaces or quotes) may
+ * flow into a URL the control plane hands out.
+ */
+const HOST_LABEL = "(?!-)[a-z0-9-]{1,63}(?<!-)";
+const HOSTNAME_RE = new RegExp(`^(?:${HOST_LABEL}(?:\\.${HOST_LABEL})*\\.?|\\[[0-9a-f:.]{2,45}\\])(?::(\\d{1,5}))?$`, "i");
+
+/** Why `host` cannot be used as a preview host name, or null when it can. */
+export function hostnameProblem(host: unknown): string | null {
+  if (typeof host !== "string" || host.length === 0) return "expected a host name";
+  if (host.length > 260) return "longer than 260 characters";
+  const m = HOSTNAME_RE.exec(host);
+  if (!m) return "expected a DNS name, IPv4 or [IPv6] address with an optional :port";
+  if (m[1] !== undefined && (Number(m[1]) < 1 || Number(m[1]) > 65535)) return "port must be between 1 and 65535";
+  return null;
 }
 
 /** Parses "30s", "5m", "1h", "2d", "1500ms" or a number of seconds into milliseconds. */

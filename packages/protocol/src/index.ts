@@ -1,5 +1,6 @@
 export * from "./errors.js";
 export * from "./ids.js";
+export * from "./env-bounds.js";
 export * from "./preview.js";
 export * from "./sse.js";
 export * from "./control-plane.js";

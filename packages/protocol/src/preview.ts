@@ -1,6 +1,7 @@
 // Preview host names: {port}-{sandboxId}-{token}.{domain}. Pure; no I/O.
 // The token has a fixed length (16), so a sandbox id containing dashes still parses unambiguously.
-import { SANDBOX_ID_RE, TOKEN_LENGTH, TOKEN_RE, portProblem } from "./ids.js";
+// New tokens are [a-z0-9_]; the parser also accepts '-' in tokens issued before that rule.
+import { LEGACY_TOKEN_RE, SANDBOX_ID_RE, TOKEN_LENGTH, portProblem } from "./ids.js";
 
 export interface PreviewTarget {
   port: number;
@@ -42,7 +43,7 @@ export function parsePreviewHost(host: string | undefined | null, domains: reado
     const sandboxId = m[2]!;
     const token = m[3]!;
     if (portProblem(port) !== null) continue;
-    if (!SANDBOX_ID_RE.test(sandboxId) || !TOKEN_RE.test(token)) continue;
+    if (!SANDBOX_ID_RE.test(sandboxId) || !LEGACY_TOKEN_RE.test(token)) continue;
     return { port, sandboxId, token };
   }
   return null;

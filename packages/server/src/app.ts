@@ -16,6 +16,7 @@ import { SandboxManager } from "./sandboxes/manager.js";
 import { openStores, type Stores } from "./store/index.js";
 import { TemplateRegistry } from "./templates/registry.js";
 import { installPreview } from "./preview/install.js";
+import { errorResponse } from "./preview/raw-response.js";
 
 /** Handles an HTTP upgrade (WebSocket) when it recognises the request; returns true if it did. */
 export type UpgradeHook = (req: IncomingMessage, socket: Socket, head: Buffer) => boolean;
@@ -150,9 +151,8 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
   // Malformed HTTP (bad request line, NUL bytes, oversized headers): a coded 4xx, never a crash.
   server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
     if (err.code === "ECONNRESET" || !socket.writable) return socket.destroy();
-    const big = err.code === "HPE_HEADER_OVERFLOW";
-    const body = JSON.stringify(errorBody(big ? ErrorCode.PAYLOAD_TOO_LARGE : ErrorCode.VALIDATION_FAILED, `Cannot parse HTTP request: ${err.code ?? err.message}`));
-    socket.end(`HTTP/1.1 ${big ? "431 Request Header Fields Too Large" : "400 Bad Request"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+    const code = err.code === "HPE_HEADER_OVERFLOW" ? ErrorCode.HEADERS_TOO_LARGE : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? ErrorCode.REQUEST_TIMEOUT : ErrorCode.VALIDATION_FAILED;
+    socket.end(errorResponse(code, `Cannot parse HTTP request: ${err.code ?? err.message}`));
   });
 
   let closing: Promise<void> | undefined;

@@ -1,6 +1,7 @@
 // Code interpreter routes (Cloudflare container API): contexts, /api/execute/code (SSE), health.
 import type { ServerResponse } from "node:http";
 import {
+  assertEnvSetBounds,
   AtollError,
   DEFAULT_INTERPRETER_LANGUAGE,
   ErrorCode,
@@ -40,6 +41,7 @@ function envVars(v: unknown, field: string): Record<string, string> | undefined 
     }
     out[k] = val;
   }
+  assertEnvSetBounds(out, field); // the same bounds as every other env (protocol env-bounds.ts)
   return out;
 }
 

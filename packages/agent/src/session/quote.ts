@@ -1,5 +1,5 @@
 // Bash quoting for values we splice into shell text, and validation of env names.
-import { AtollError, ErrorCode } from "@atoll/protocol";
+import { AtollError, ErrorCode, assertEnvSetBounds } from "@atoll/protocol";
 
 /** ANSI-C quoting ($'...'): any string without NUL survives unchanged (quotes, $, newlines). */
 export function bashQuote(s: string): string {
@@ -8,7 +8,7 @@ export function bashQuote(s: string): string {
 
 export const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
-/** Validates an env map from a request body: names are shell identifiers, values strings without NUL. */
+/** Validates an env map from a request body: names are shell identifiers, values strings without NUL, sizes within ENV_BOUNDS. */
 export function checkEnv(v: unknown, field: string, allowNull = false): Record<string, string | null> | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== "object" || Array.isArray(v)) {
@@ -31,6 +31,9 @@ export function checkEnv(v: unknown, field: string, allowNull = false): Record<s
     }
     out[k] = val;
   }
+  // Count, name, value and total bounds (protocol env-bounds.ts): LIMIT_EXCEEDED, 400 — a bigger
+  // env would make every exec fail with E2BIG.
+  assertEnvSetBounds(out, field);
   return out;
 }
 

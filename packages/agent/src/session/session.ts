@@ -2,7 +2,7 @@
 // (their output never interleaves) while different sessions run in parallel.
 import { readlinkSync } from "node:fs";
 import { join } from "node:path";
-import { AtollError, ErrorCode } from "@atoll/protocol";
+import { AtollError, ErrorCode, assertEnvKeptBounds, envEntryBytes } from "@atoll/protocol";
 import { Shell, type CommandSink, type RunOptions } from "./shell.js";
 import { exportLines } from "./quote.js";
 import { runDir } from "./rundir.js";
@@ -36,6 +36,13 @@ let seq = 0;
 /** The agent's own environment minus Atoll's settings (every ATOLL_*): the base of every shell. */
 export function agentBaseEnv(): Record<string, string> {
   return userBaseEnv();
+}
+
+/** Bytes of the variables in `env` that differ from (or are not in) the sandbox's own env. */
+export function addedEnvBytes(env: Record<string, string>, base: Record<string, string> = agentBaseEnv()): number {
+  let n = 0;
+  for (const [k, v] of Object.entries(env)) if (base[k] !== v) n += envEntryBytes(k, v);
+  return n;
 }
 
 export class Session {
@@ -143,8 +150,18 @@ export class Session {
     };
   }
 
-  /** Exports (or unsets, for null) variables in the session, and keeps them for restarted shells. */
+  /**
+   * Exports (or unsets, for null) variables in the session, and keeps them for restarted shells.
+   * What the session adds to the sandbox's env is bounded (ENV_BOUNDS.keptBytes, LIMIT_EXCEEDED):
+   * repeated calls must not grow it until every exec fails with E2BIG.
+   */
   async setEnv(vars: Record<string, string | null>): Promise<void> {
+    const next = { ...this.env };
+    for (const [k, v] of Object.entries(vars)) {
+      if (v === null) delete next[k];
+      else next[k] = v;
+    }
+    assertEnvKeptBounds(addedEnvBytes(next), `envVars of session ${this.id}`);
     for (const [k, v] of Object.entries(vars)) {
       if (v === null) delete this.env[k];
       else this.env[k] = v;

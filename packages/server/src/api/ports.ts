@@ -1,18 +1,20 @@
 // /v1/sandboxes/:id/ports: expose, list and unexpose sandbox ports as preview URLs.
-import { AtollError, ErrorCode, type ExposePortRequest } from "@atoll/protocol";
+import { AtollError, ErrorCode, hostnameProblem, type ExposePortRequest } from "@atoll/protocol";
 import type { IncomingMessage } from "node:http";
 import { jsonBody, reply, type ApiRoute } from "../http.js";
 import type { PortService } from "../ports/service.js";
 
-/** The host a preview URL is built on: the caller's choice, else the Host it used to reach us. */
+/**
+ * The host a preview URL is built on: the caller's choice, else the Host it used to reach us.
+ * Both are checked the same way (hostnameProblem): a Host header like "a.com@evil.example" must
+ * not end up inside a URL we hand out.
+ */
 function hostnameFor(req: IncomingMessage, given: unknown): string {
-  if (given !== undefined) {
-    if (typeof given !== "string" || !/^[A-Za-z0-9.\-:[\]]{1,255}$/.test(given)) {
-      throw new AtollError(ErrorCode.VALIDATION_FAILED, "Cannot build preview URL: hostname must be a host name with an optional :port", { hostname: String(given).slice(0, 100) });
-    }
-    return given;
-  }
-  return req.headers.host ?? "localhost";
+  const from = given !== undefined ? "hostname" : "Host header";
+  const host = given !== undefined ? given : (req.headers.host ?? "localhost");
+  const why = hostnameProblem(host);
+  if (why) throw new AtollError(ErrorCode.VALIDATION_FAILED, `Cannot build preview URL from the ${from}: ${why}`, { [from === "hostname" ? "hostname" : "host"]: String(host).slice(0, 100) });
+  return host as string;
 }
 
 /** "8080" → 8080; anything else stays as given so assertExposablePort reports INVALID_PORT. */

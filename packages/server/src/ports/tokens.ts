@@ -1,8 +1,9 @@
-// Preview tokens: 16 chars of [a-z0-9_-] from crypto randomness, compared in constant time.
+// Preview tokens: 16 chars of [a-z0-9_] (Cloudflare 0.12's alphabet: no '-', so a token never ends
+// a host label with one) from crypto randomness, compared in constant time.
 import { randomBytes, timingSafeEqual } from "node:crypto";
-import { TOKEN_LENGTH } from "@atoll/protocol";
+import { TOKEN_ALPHABET, TOKEN_LENGTH } from "@atoll/protocol";
 
-const ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789_-"; // 38 symbols → ≈ 84 bits per token
+const ALPHABET = TOKEN_ALPHABET; // 37 symbols → ≈ 83 bits per token
 const LIMIT = 256 - (256 % ALPHABET.length); // rejection sampling keeps every symbol equally likely
 
 export function generateToken(): string {

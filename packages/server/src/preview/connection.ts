@@ -11,7 +11,7 @@ import { AtollError, ErrorCode } from "@atoll/protocol";
 import type { SandboxRuntime } from "../contracts.js";
 import { ChunkedError, ChunkedScanner } from "./chunked.js";
 import { HeadError, parseRequestHead, type RequestHead } from "./head.js";
-import { errorResponse, plainResponse } from "./raw-response.js";
+import { errorResponse, headErrorCode } from "./raw-response.js";
 import { ResponseTracker, type PendingRequest } from "./response-tracker.js";
 import { rewriteHead } from "./rewrite.js";
 import { routeRequest, type RouteConfig } from "./route.js";
@@ -183,7 +183,7 @@ export class FrontDoorConnection {
         return false;
       }
       if (!this.whenIdle()) return false;
-      this.finish(plainResponse(e.status, e.message));
+      this.finish(errorResponse(headErrorCode(e.status), e.message));
       return false;
     }
     if (!h) return false;

@@ -11,9 +11,12 @@ export function errorResponse(code: ErrorCode, message: string, context: Record<
   );
 }
 
-/** The answer to a malformed request (400, 431, 501, 505) in the same JSON error shape. */
-export function plainResponse(status: number, message: string): Buffer {
-  const code = status === 431 ? ErrorCode.PAYLOAD_TOO_LARGE : ErrorCode.VALIDATION_FAILED;
-  const body = JSON.stringify(errorBody(code, message));
-  return Buffer.from(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? "Error"}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
+/** The code whose status a malformed request (head.ts HeadError: 400, 431, 501, 505) is answered with. */
+export function headErrorCode(status: 400 | 431 | 501 | 505): ErrorCode {
+  switch (status) {
+    case 431: return ErrorCode.HEADERS_TOO_LARGE;
+    case 501: return ErrorCode.NOT_IMPLEMENTED;
+    case 505: return ErrorCode.HTTP_VERSION_NOT_SUPPORTED;
+    default: return ErrorCode.VALIDATION_FAILED;
+  }
 }

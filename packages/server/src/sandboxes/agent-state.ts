@@ -2,13 +2,17 @@
 // POST /api/env. The forwarder reports successful calls here; a wake replays the sessions, and
 // sandbox-wide env vars go into the driver spec (every process of the woken sandbox sees them).
 import http from "node:http";
+import { ENV_BOUNDS, envBytes } from "@atoll/protocol";
 import type { SandboxEndpoint } from "../drivers/types.js";
 import type { Logger } from "../log.js";
 import type { SessionSpec, Stores } from "../store/index.js";
 
 export const RECORDED_PATHS = new Set(["/api/session/create", "/api/session/delete", "/api/env"]);
-/** Request/response bodies larger than this are not recorded (they are still forwarded). */
-export const MAX_RECORDED_BODY = 64 * 1024;
+/**
+ * Request/response bodies larger than this are not recorded (they are still forwarded). Room for
+ * the largest env map a call may carry (ENV_BOUNDS.setBytes) with its JSON quoting.
+ */
+export const MAX_RECORDED_BODY = 2 * ENV_BOUNDS.setBytes;
 
 type Json = Record<string, unknown>;
 const str = (v: unknown) => (typeof v === "string" && v ? v : undefined);
@@ -31,6 +35,18 @@ export class AgentStateRecorder {
   ) {}
 
   /**
+   * Whether an env may be stored: within ENV_BOUNDS.keptBytes. The agent already refuses larger
+   * ones, but its 2xx is the sandbox's word: the host keeps its own bound so stored state can never
+   * grow past what a sandbox can start with.
+   */
+  private keepable(id: string, env: Record<string, string>, what: string): boolean {
+    const n = envBytes(env);
+    if (n <= ENV_BOUNDS.keptBytes) return true;
+    this.log.warn(`sandbox ${id}: not keeping ${what} across sleep: ${n} bytes of env is over ${ENV_BOUNDS.keptBytes}`);
+    return false;
+  }
+
+  /**
    * Called by the forwarder after a 2xx answer to one of RECORDED_PATHS. Never throws: the answer
    * went out already, and a failed write (e.g. a full data dir) only costs the replay after a wake.
    */
@@ -49,6 +65,7 @@ export class AgentStateRecorder {
       const sid = str(res.sessionId) ?? str(res.id) ?? str(req.id);
       if (!sid) return;
       const env = strMap(req.env);
+      if (env && !this.keepable(id, merge({}, env), `session ${sid}`)) return;
       sb.putSession(id, sid, { id: sid, ...(env ? { env: merge({}, env) } : {}), ...(str(req.cwd) ? { cwd: str(req.cwd) } : {}) });
     } else if (path === "/api/session/delete") {
       const sid = str(req.sessionId) ?? str(req.id);
@@ -58,8 +75,13 @@ export class AgentStateRecorder {
       if (!changes) return;
       const sid = str(req.sessionId);
       const named = sid ? sb.sessions(id).find((s) => s.id === sid) : undefined;
-      if (named) sb.putSession(id, named.id, { ...named, env: merge(named.env ?? {}, changes) });
-      else if (!sid || sid === "default") sb.setEnv(id, merge(sb.get(id)!.env, changes));
+      if (named) {
+        const env = merge(named.env ?? {}, changes);
+        if (this.keepable(id, env, `session ${named.id}'s env`)) sb.putSession(id, named.id, { ...named, env });
+      } else if (!sid || sid === "default") {
+        const env = merge(sb.get(id)!.env, changes);
+        if (this.keepable(id, env, "the sandbox's env")) sb.setEnv(id, env);
+      }
     }
   }
 

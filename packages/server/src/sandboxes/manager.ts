@@ -8,7 +8,10 @@ import path from "node:path";
 import {
   AtollError,
   ErrorCode,
+  assertEnvKeptBounds,
   assertSandboxId,
+  envBytes,
+  trimEnvToBounds,
   type CreateSandboxRequest,
   type SandboxInfo,
   type SandboxStatus,
@@ -160,7 +163,11 @@ export class SandboxManager extends EventEmitter<ManagerEvents> implements Sandb
       const existing = this.stores.sandboxes.get(id);
       if (existing) {
         if (sleepAfterMs !== undefined || keepAlive !== undefined) this.applyOptions(existing, sleepAfterMs, keepAlive);
-        if (Object.keys(env).length) this.stores.sandboxes.setEnv(id, { ...existing.env, ...env });
+        if (Object.keys(env).length) {
+          const merged = { ...existing.env, ...env };
+          assertEnvKeptBounds(envBytes(merged), "envVars");
+          this.stores.sandboxes.setEnv(id, merged);
+        }
         if (existing.status !== "paused") await this.ensureRunning(id);
         return { ...this.toInfo(this.row(id)), created: false };
       }
@@ -337,7 +344,7 @@ export class SandboxManager extends EventEmitter<ManagerEvents> implements Sandb
     }
     const t0 = performance.now();
     try {
-      const ds = await this.driver.start(buildSpec(row, this.templates));
+      const ds = await this.driver.start(buildSpec(this.withBoundedEnv(row), this.templates));
       if (!ds.endpoint) throw new Error("driver returned no endpoint");
       await this.agentState.replay(id, ds.endpoint);
       this.markRunning(row, ds.endpoint);
@@ -351,6 +358,20 @@ export class SandboxManager extends EventEmitter<ManagerEvents> implements Sandb
       this.setStatus(id, "error");
       throw startError(id, e);
     }
+  }
+
+  /**
+   * The row with its env within ENV_BOUNDS. An env stored before the bounds existed (or written by
+   * an older version) could be too big to exec the agent with (E2BIG): the sandbox would fail to
+   * start on every wake. Instead the oversized variables are dropped — from the stored row too, so
+   * this happens once — and named in a warning; the sandbox starts without them.
+   */
+  private withBoundedEnv(row: SandboxRow): SandboxRow {
+    const { env, dropped } = trimEnvToBounds(row.env);
+    if (dropped.length === 0) return row;
+    this.stores.sandboxes.setEnv(row.id, env);
+    this.log.warn(`sandbox ${row.id}: stored env was over the bounds (${envBytes(row.env)} bytes); started without ${dropped.length} variable(s): ${dropped.slice(0, 20).join(", ")}${dropped.length > 20 ? ", …" : ""}`);
+    return { ...row, env };
   }
 
   /** templates/ready.ts: the template's startup server answers when create returns (see docs/templates.md). */

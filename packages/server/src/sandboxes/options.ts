@@ -1,11 +1,11 @@
 // Validation of what callers ask for: limits (defaults and server-wide maximums), env vars, sleepAfter.
-import { AtollError, ErrorCode, parseDuration, type SandboxLimits } from "@atoll/protocol";
+import { AtollError, ErrorCode, assertEnvSetBounds, parseDuration, type SandboxLimits } from "@atoll/protocol";
 
 const LIMIT_KEYS = ["cpu", "memoryMiB", "pids", "diskMiB"] as const;
 const ENV_NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 export const MIN_SLEEP_AFTER_MS = 1000;
-const MAX_ENV_VARS = 256;
-const MAX_ENV_BYTES = 128 * 1024;
+/** Longest sleepAfter: 7 days. Longer idle lifetimes are keepAlive's job; 3.6e26 ms is a mistake. */
+export const MAX_SLEEP_AFTER_MS = 7 * 86_400_000;
 
 const invalid = (message: string, context: Record<string, unknown> = {}) => new AtollError(ErrorCode.VALIDATION_FAILED, message, context);
 
@@ -29,22 +29,19 @@ export function resolveLimits(req: unknown, defaults: SandboxLimits, max: Sandbo
   return out;
 }
 
-/** Env var names are shell identifiers; values are strings without NUL bytes. */
+/** Env var names are shell identifiers; values are strings without NUL bytes; sizes within ENV_BOUNDS. */
 export function validateEnv(env: unknown, what = "envVars"): Record<string, string> {
   if (env === undefined || env === null) return {};
   if (typeof env !== "object" || Array.isArray(env)) throw invalid(`Cannot use ${what}: expected an object of string values`);
   const out: Record<string, string> = {};
-  let bytes = 0;
-  const entries = Object.entries(env as Record<string, unknown>);
-  if (entries.length > MAX_ENV_VARS) throw invalid(`Cannot use ${what}: at most ${MAX_ENV_VARS} variables`);
-  for (const [k, v] of entries) {
+  for (const [k, v] of Object.entries(env as Record<string, unknown>)) {
     if (!ENV_NAME_RE.test(k)) throw invalid(`Cannot use ${what} name ${JSON.stringify(k.slice(0, 80))}: names are letters, digits and '_', not starting with a digit`, { name: k.slice(0, 80) });
     if (typeof v !== "string") throw invalid(`Cannot use ${what}.${k}: value must be a string`, { name: k });
     if (v.includes("\0")) throw invalid(`Cannot use ${what}.${k}: value contains a NUL byte`, { name: k });
-    bytes += k.length + Buffer.byteLength(v) + 2;
     out[k] = v;
   }
-  if (bytes > MAX_ENV_BYTES) throw invalid(`Cannot use ${what}: over ${MAX_ENV_BYTES} bytes in total`);
+  // Count, name, value and total bounds (protocol env-bounds.ts): LIMIT_EXCEEDED, 400.
+  assertEnvSetBounds(out, what);
   return out;
 }
 
@@ -53,6 +50,7 @@ export function validateSleepAfter(v: unknown): number | undefined {
   if (typeof v !== "string" && typeof v !== "number") throw invalid('Cannot use sleepAfter: expected a duration like "10m" or a number of seconds');
   const ms = parseDuration(v);
   if (ms < MIN_SLEEP_AFTER_MS) throw invalid(`Cannot use sleepAfter ${JSON.stringify(v)}: minimum is 1s (use keepAlive to never sleep)`, { sleepAfter: v });
+  if (ms > MAX_SLEEP_AFTER_MS) throw invalid(`Cannot use sleepAfter ${JSON.stringify(v)}: maximum is 7d (use keepAlive to never sleep)`, { sleepAfter: v, maxMs: MAX_SLEEP_AFTER_MS });
   return ms;
 }
 

@@ -1,5 +1,5 @@
 // Validation of POST /v1/templates bodies. Everything is checked before any disk work starts.
-import { AtollError, ErrorCode, SANDBOX_ID_RE, portProblem, type TemplateRequest, type TemplateSource } from "@atoll/protocol";
+import { AtollError, ErrorCode, SANDBOX_ID_RE, assertEnvSetBounds, portProblem, type TemplateRequest, type TemplateSource } from "@atoll/protocol";
 
 export const SOURCE_TYPES: readonly TemplateSource["type"][] = ["oci-archive", "oci-layout", "rootfs"];
 /** Built-in template name: the base image. */
@@ -37,6 +37,7 @@ export function validateTemplateRequest(body: unknown): TemplateRequest {
       if (typeof v !== "string" || v.includes("\0")) throw invalid(`env ${k} must be a string without NUL bytes`, { key: k });
       env[k] = v;
     }
+    assertEnvSetBounds(env, "template env"); // a template's env goes into every sandbox's: same bounds (LIMIT_EXCEEDED)
     out.env = env;
   }
   if (b.workdir !== undefined) {
