@@ -124,6 +124,21 @@ describe("preview HTTP", () => {
     assert.deepEqual(order, ["0", "1", "2", "3"]);
   });
 
+  it("a pipelined head longer than one read is still read after the upstream connects (431 HEADERS_TOO_LARGE when over 64 KiB)", { timeout: 10_000 }, async () => {
+    // The first read ends inside the second head; the client was paused while the upstream
+    // connected and must be resumed although that head is incomplete.
+    const s = connect(rig.doorPort, "127.0.0.1");
+    s.write(`GET /echo?p=0 HTTP/1.1\r\nHost: ${host}\r\n\r\nGET /echo?p=1 HTTP/1.1\r\nHost: ${host}\r\nX: ${"a".repeat(100 * 1024)}\r\n\r\n`);
+    const chunks: Buffer[] = [];
+    for await (const c of s) chunks.push(c as Buffer);
+    const text = Buffer.concat(chunks).toString();
+    assert.match(text, /^HTTP\/1\.1 200 /);
+    const last = text.slice(text.lastIndexOf("HTTP/1.1 "));
+    assert.match(last, /^HTTP\/1\.1 431 /);
+    const body = JSON.parse(last.slice(last.indexOf("\r\n\r\n") + 4));
+    assert.deepEqual([body.code, body.httpStatus], ["HEADERS_TOO_LARGE", 431]);
+  });
+
   it("chunked upload streams through", async () => {
     const r = await new Promise<{ info: { bodyLength: number; sha256: string; headers: Record<string, string> } }>((resolve, reject) => {
       const req = request({ host: "127.0.0.1", port: rig.doorPort, method: "POST", path: "/echo", headers: { host }, agent: false }, (res) => {

@@ -129,7 +129,10 @@ export class FrontDoorConnection {
     while (!this.finished && !this.blocked && this.buf.length > 0) {
       switch (this.mode) {
         case Mode.Head:
-          if (!this.startRequest()) return;
+          // Waiting (more head bytes, an upstream, a response) or handed off: flow as that needs.
+          // (Returning without updateFlow left a client paused by openUpstream paused for good
+          // when its next head was still incomplete.)
+          if (!this.startRequest()) return this.updateFlow();
           break;
         case Mode.BodyLength: {
           const n = Math.min(this.bodyLeft, this.buf.length);
