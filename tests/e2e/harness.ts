@@ -31,6 +31,8 @@ export interface AtollOptions {
   command?: string[];
   /** How long to wait for /v1/health (default 30 s). */
   startTimeoutMs?: number;
+  /** A command the server is started under, e.g. ["prlimit", "--nofile=512:512", "--"] (it must exec node). */
+  wrap?: string[];
 }
 
 export interface ApiInit extends Omit<RequestInit, "body"> {
@@ -123,7 +125,8 @@ export async function startAtoll(opts: AtollOptions = {}): Promise<Atoll> {
 
   async function launch(): Promise<void> {
     output = "";
-    const c = spawn(process.execPath, opts.command ?? ["--import", "tsx", BIN], { cwd: REPO_ROOT, env: { ...env, ATOLL_PORT: String(port), ATOLL_STDIN_LIFELINE: "1" }, stdio: ["pipe", "pipe", "pipe"] });
+    const argv = [...(opts.wrap ?? []), process.execPath, ...(opts.command ?? ["--import", "tsx", BIN])];
+    const c = spawn(argv[0]!, argv.slice(1), { cwd: REPO_ROOT, env: { ...env, ATOLL_PORT: String(port), ATOLL_STDIN_LIFELINE: "1" }, stdio: ["pipe", "pipe", "pipe"] });
     child = c;
     const onData = (d: Buffer) => {
       output += d.toString();

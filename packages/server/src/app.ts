@@ -17,6 +17,7 @@ import { openStores, type Stores } from "./store/index.js";
 import { TemplateRegistry } from "./templates/registry.js";
 import { installPreview } from "./preview/install.js";
 import { errorResponse } from "./preview/raw-response.js";
+import { ConnectionAdmission, defaultMaxConnections, openFileLimit } from "./preview/admission.js";
 
 /** Handles an HTTP upgrade (WebSocket) when it recognises the request; returns true if it did. */
 export type UpgradeHook = (req: IncomingMessage, socket: Socket, head: Buffer) => boolean;
@@ -85,9 +86,15 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
   let inFlight = 0;
   let shuttingDown = false;
   let onDrained: (() => void) | undefined;
+  // Connection caps of the port (front door and API alike): slow or idle clients cannot take
+  // every fd; at the cap, connections with no request in flight make room (preview/admission.ts).
+  const admission = new ConnectionAdmission({ perAddress: config.maxConnectionsPerIp, total: config.maxConnections ?? defaultMaxConnections(openFileLimit()) });
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     inFlight++;
+    const sock = req.socket;
+    admission.requestStarted(sock);
     res.once("close", () => {
+      admission.requestEnded(sock);
       if (--inFlight === 0) onDrained?.();
     });
     // While shutting down, answer but do not keep the connection.
@@ -133,7 +140,9 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     replyError(res, e);
   };
 
-  const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: 60_000, noDelay: true }, handle);
+  // headersTimeout: the same head deadline as the front door's, checked every second
+  // (connectionsCheckingInterval) for heads after the first on a handed-off connection.
+  const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0, headersTimeout: config.headTimeoutMs, connectionsCheckingInterval: 1000, noDelay: true }, handle);
   // Our own connection tracking: node:http only tracks connections of a server that listens
   // itself, and `server` gets its connections handed over by `listener`.
   const sockets = new Set<Socket>();
@@ -144,6 +153,7 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
   const upgradeHooks: UpgradeHook[] = [];
   server.on("upgrade", (req: IncomingMessage, socket: Socket, head: Buffer) => {
     socket.on("error", () => undefined);
+    admission.requestStarted(socket); // a tunnel is busy for as long as it lives
     for (const hook of upgradeHooks) if (hook(req, socket, head)) return;
     const body = JSON.stringify(errorBody(ErrorCode.NOT_FOUND, `Cannot upgrade ${req.url?.slice(0, 200)}: no WebSocket endpoint here`));
     socket.end(`HTTP/1.1 404 Not Found\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`);
@@ -219,6 +229,8 @@ export async function createApp(config: ServerConfig, opts: AppOptions = {}): Pr
     maxJsonBody: config.maxJsonBody,
     shutdownGraceMs: config.shutdownGraceMs,
     publicProtocol: config.publicProtocol,
+    headTimeoutMs: config.headTimeoutMs,
+    admission,
   }).listener;
   // Answers 200 to a bare GET / so humans poking the port see what it is.
   routes.push({ method: "GET", path: "/", auth: false, handler: ({ res }) => reply(res, 200, { name: "atoll", api: "/v1" }) });

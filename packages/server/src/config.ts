@@ -52,6 +52,12 @@ export interface ServerConfig {
   templateSourceDirs: string[];
   /** ATOLL_OCI_TRACE=1: the oci driver prints how long each step of a sandbox start took. */
   ociTrace: boolean;
+  /** ATOLL_HEAD_TIMEOUT_MS: a request head must be complete this long after it started (slowloris). */
+  headTimeoutMs: number;
+  /** ATOLL_MAX_CONNECTIONS_PER_IP: open connections one client address may hold (0 = no cap). */
+  maxConnectionsPerIp: number;
+  /** ATOLL_MAX_CONNECTIONS: open connections in all (unset: from the fd limit; 0 = no cap). */
+  maxConnections?: number;
 }
 
 export const DEFAULT_LIMITS: SandboxLimits = { cpu: 1, memoryMiB: 1024, pids: 512, diskMiB: 2048 };
@@ -111,6 +117,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     templatePortWaitMs: num(env, "ATOLL_TEMPLATE_PORT_WAIT_MS", 10_000),
     templateSourceDirs: (env.ATOLL_TEMPLATE_SOURCE_DIRS ?? "").split(":").filter(Boolean),
     ociTrace: env.ATOLL_OCI_TRACE === "1",
+    headTimeoutMs: num(env, "ATOLL_HEAD_TIMEOUT_MS", 15_000) || 15_000,
+    maxConnectionsPerIp: num(env, "ATOLL_MAX_CONNECTIONS_PER_IP", 256),
+    maxConnections: env.ATOLL_MAX_CONNECTIONS ? num(env, "ATOLL_MAX_CONNECTIONS", 0) : undefined,
   };
 }
 

@@ -25,6 +25,8 @@ export interface ConnectionDeps {
   handoff(socket: Socket): void;
   /** Live preview connections (for shutdown); a connection removes itself when done or handed off. */
   live: Set<FrontDoorConnection>;
+  /** A request head must be complete this long after it started (or after accept): ms. */
+  headTimeoutMs: number;
 }
 
 const EMPTY = Buffer.alloc(0);
@@ -57,6 +59,11 @@ export class FrontDoorConnection {
   private retryable: { head: Buffer; req: PendingRequest; key: string; sandboxId: string; port: number } | null = null;
   private replay: typeof this.retryable = null;
   private readonly clientIp: string;
+  /**
+   * When the head being waited for started (Date.now()): at accept, or when the first bytes of a
+   * later head arrived incomplete; 0 when no head is pending. sweepHead() enforces the deadline.
+   */
+  private headSince: number;
 
   constructor(
     private readonly client: Socket,
@@ -65,6 +72,7 @@ export class FrontDoorConnection {
     this.tracker = new ResponseTracker({ onComplete: this.onResponseComplete, onUpgrade: this.onUpgrade });
     const ip = client.remoteAddress ?? "";
     this.clientIp = ip.startsWith("::ffff:") ? ip.slice(7) : ip;
+    this.headSince = Date.now();
     client.setNoDelay(true);
     client.on("data", this.onClientData);
     client.on("end", this.onClientEnd);
@@ -94,8 +102,15 @@ export class FrontDoorConnection {
   private onClientEnd = (): void => {
     this.clientEnded = true;
     if (this.mode === Mode.Tunnel) this.up?.end();
-    // A client may half-close right after sending its requests: finish those first.
-    else if (this.tracker.idle && !this.blocked && this.buf.length === 0) this.close();
+    // A request body cut short can never complete: nothing sane can follow.
+    else if (this.mode === Mode.BodyLength || this.mode === Mode.BodyChunked) this.close();
+    // A client may half-close right after sending its requests: finish those first…
+    else if (this.tracker.idle && !this.blocked) {
+      // …but a head cut short by the half-close can never complete: answer and close now
+      // instead of holding the socket in CLOSE-WAIT until a sweep.
+      if (this.buf.length === 0) this.close();
+      else this.pump();
+    }
   };
 
   private onClientClose = (): void => this.close();
@@ -116,6 +131,21 @@ export class FrontDoorConnection {
     const seen = this.client.bytesRead;
     if (this.mode !== Mode.Tunnel && this.tracker.idle && seen === this.sweepMark) this.close();
     this.sweepMark = seen;
+  }
+
+  /** Whether closing this connection loses no request: nothing in flight, waiting for a head. */
+  sheddable(): boolean {
+    return this.mode === Mode.Head && this.tracker.idle && !this.blocked && !this.finished;
+  }
+
+  /**
+   * Called by the front door's head sweep (every second): a head that is not complete
+   * headTimeoutMs after it started (or after accept) is answered 408 REQUEST_TIMEOUT and the
+   * connection closed — one header line every few seconds cannot hold a connection open.
+   */
+  sweepHead(now: number): void {
+    if (this.headSince === 0 || now - this.headSince < this.deps.headTimeoutMs || !this.sheddable()) return;
+    this.finish(errorResponse(ErrorCode.REQUEST_TIMEOUT, `Cannot read request: the request head was not complete within ${this.deps.headTimeoutMs} ms`, { timeoutMs: this.deps.headTimeoutMs }));
   }
 
   private updateFlow(): void {
@@ -189,7 +219,13 @@ export class FrontDoorConnection {
       this.finish(errorResponse(headErrorCode(e.status), e.message));
       return false;
     }
-    if (!h) return false;
+    if (!h) {
+      if (this.headSince === 0) this.headSince = Date.now();
+      // The client half-closed: the rest of this head will never come.
+      if (this.clientEnded && this.whenIdle()) this.finish(errorResponse(ErrorCode.VALIDATION_FAILED, "Cannot parse request: the connection was closed before the request head was complete"));
+      return false;
+    }
+    this.headSince = 0;
     const r = routeRequest(h, this.deps.route);
     if (r.kind === "pass") {
       if (this.whenIdle()) this.handoff();

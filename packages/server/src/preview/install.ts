@@ -13,6 +13,7 @@ import { PortStore } from "../ports/store.js";
 import type { Db } from "../store/db.js";
 import { proxyUpgradeHook } from "./fallback.js";
 import { createFrontDoor } from "./front-door.js";
+import type { ConnectionAdmission } from "./admission.js";
 
 export interface PreviewInstallOptions {
   db: Db;
@@ -28,6 +29,10 @@ export interface PreviewInstallOptions {
   shutdownGraceMs?: number;
   /** config.publicProtocol (ATOLL_PUBLIC_PROTOCOL). */
   publicProtocol?: "http" | "https";
+  /** config.headTimeoutMs (ATOLL_HEAD_TIMEOUT_MS). */
+  headTimeoutMs?: number;
+  /** Connection caps of the control plane's port (admission.ts). */
+  admission?: ConnectionAdmission;
 }
 
 export function installPreview(o: PreviewInstallOptions): { ports: PortService; listener: NetServer } {
@@ -37,6 +42,6 @@ export function installPreview(o: PreviewInstallOptions): { ports: PortService; 
   const deps = { runtime: o.runtime, ports, apiKey: o.apiKey, domains: o.domains };
   o.routes.push(...portRoutes(ports, o.maxJsonBody), ...proxyRoutes(deps));
   o.upgradeHooks.push(proxyUpgradeHook(deps));
-  const listener = createFrontDoor({ httpServer: o.http, runtime: o.runtime, ports, apiKey: o.apiKey, domains: o.domains, proto: pub ?? "http", shutdownGraceMs: o.shutdownGraceMs });
+  const listener = createFrontDoor({ httpServer: o.http, runtime: o.runtime, ports, apiKey: o.apiKey, domains: o.domains, proto: pub ?? "http", shutdownGraceMs: o.shutdownGraceMs, headTimeoutMs: o.headTimeoutMs, admission: o.admission });
   return { ports, listener };
 }
