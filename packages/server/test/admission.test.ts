@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from "node:http";
 import { connect, type AddressInfo, type Socket } from "node:net";
 import { after, before, describe, it } from "node:test";
-import Database from "better-sqlite3";
+import { openDatabase } from "../src/store/db.js";
 import { ConnectionAdmission, defaultMaxConnections, openFileLimit } from "../src/preview/admission.js";
 import { createFrontDoor } from "../src/preview/front-door.js";
 import { PortService } from "../src/ports/service.js";
@@ -41,7 +41,7 @@ async function rig(o: { perAddress: number; total: number }) {
     res.end("ok");
   });
   const runtime = new TestRuntime();
-  const ports = new PortService({ store: new PortStore(new Database(":memory:")), runtime, serverPort: () => 0 });
+  const ports = new PortService({ store: new PortStore(openDatabase(":memory:")), runtime, serverPort: () => 0 });
   const door = createFrontDoor({ httpServer: api, runtime, ports, apiKey: API_KEY, domains: ["localhost"], admission });
   await new Promise<void>((r) => door.listen(0, "127.0.0.1", r));
   api.emit("listening");

@@ -17,7 +17,9 @@ export const serve: Command = {
     if (str(p, "host")) env.ATOLL_HOST = str(p, "host");
     if (str(p, "port")) env.ATOLL_PORT = str(p, "port");
     if (str(p, "data-dir")) env.ATOLL_DATA_DIR = str(p, "data-dir");
-    env.ATOLL_AGENT_DIR ||= bundledAgentDir();
+    // (Only when there is one: assigning undefined to process.env stores the string "undefined".)
+    const agentDir = env.ATOLL_AGENT_DIR || bundledAgentDir();
+    if (agentDir) env.ATOLL_AGENT_DIR = agentDir;
     // Imported lazily so the other commands do not load the server.
     const server = await import("@atoll/server");
     server.serveProcess({ config: server.configFromEnv(env), stdinLifeline: env.ATOLL_STDIN_LIFELINE === "1" });
