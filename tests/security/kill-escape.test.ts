@@ -10,6 +10,7 @@
 import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, statSync } from "node:fs";
+import { createClient, getSandbox } from "@atoll/sdk";
 import { createSandbox, exec, hostResources, startAtoll, waitFor, type Atoll } from "../e2e/harness.js";
 
 const ID = "sec-kill";
@@ -149,6 +150,18 @@ describe("escapes of a kill", () => {
     assert.deepEqual(others, []);
     assert.equal((await exec(atoll, ID, "echo alive", { sessionId: "esc-busy" })).stdout, "alive\n");
   });
+
+  test("the SDK's killAllProcesses({ everything: true }) reaches the same (agent kept)", async () => {
+    const agent = await agentPid();
+    const e = escapes(601);
+    assert.equal((await exec(atoll, ID, e.command)).exitCode, 0);
+    const sandbox = getSandbox(createClient({ url: atoll.url, apiKey: atoll.apiKey }), ID);
+    await sandbox.startProcess("sleep 6201");
+    await waitFor("escapes to start", async () => (await alive(e.procs[2]!)) === 1, 5000);
+    assert.equal(await sandbox.killAllProcesses({ everything: true }), 1, "one process was running");
+    await gone([...e.procs, "sleep 6201"]);
+    assert.equal(await agentPid(), agent, "the agent survives");
+  });
 });
 
 describe("fork bomb", () => {
@@ -207,22 +220,28 @@ describe("the delegated cgroup cannot be abused", () => {
   test("a child cgroup with a raised pids.max cannot exceed the sandbox's pids limit", async () => {
     const pids = V1 ? "/sys/fs/cgroup/pids" : "/sys/fs/cgroup";
     // v2: controllers are not enabled for children, so a child has no pids.max to raise at all
+    // Threads count against pids too, and a thread start fails fast at the limit (a fork retries).
+    const py = "import threading,time\nn=0\ntry:\n  for _ in range(1000): threading.Thread(target=time.sleep,args=(60,),daemon=True).start(); n+=1\nexcept Exception: pass\nprint('threads', n, flush=True)\ntime.sleep(60)";
     const script = [
       `mkdir -p ${pids}/evil`,
-      `echo max > ${pids}/evil/pids.max; echo $BASHPID > ${pids}/evil/cgroup.procs`,
-      `i=0; while [ $i -lt 400 ]; do i=$((i+1)); sleep 7001 & done`,
+      `echo max > ${pids}/evil/pids.max 2>/dev/null; echo $BASHPID > ${pids}/evil/cgroup.procs`,
+      `exec python3 -c $'${py.replace(/\\/g, "\\\\").replace(/'/g, "\\'").replace(/\n/g, "\\n")}'`, // ANSI-C quoted
     ].join("\n");
     const pidsCur = `${await cgroupDir(ID, "pids")}/pids.current`;
-    // At the limit bash keeps retrying its fork: the exec runs until kill-all ends it.
-    const running = exec(atoll, ID, `( ${script} ) 2>/dev/null`, { timeoutMs: 60_000 });
-    await waitFor("the loop to fill the sandbox's pids limit", () => Number(readFileSync(pidsCur, "utf8")) >= 250, 30_000, 50);
+    const base = Number(readFileSync(pidsCur, "utf8"));
+    // The exec runs until kill-all ends the python holding its threads.
+    const running = exec(atoll, ID, `( ${script} )`, { timeoutMs: 120_000 });
+    await waitFor("the threads to fill the sandbox's pids limit", () => Number(readFileSync(pidsCur, "utf8")) >= 250, 30_000, 50);
     let peak = 0;
     for (const end = Date.now() + 1000; Date.now() < end; await new Promise((r) => setTimeout(r, 20))) peak = Math.max(peak, Number(readFileSync(pidsCur, "utf8")));
     assert.ok(peak <= 256, `host pids.current reached ${peak}, above the sandbox's limit of 256`);
     // and kill-all reaches a cgroup user code made itself
     assert.equal((await agentCall("DELETE", "/process/kill-all")).status, 200);
-    assert.equal((await running).status, 200);
-    await gone(["sleep 7001"]);
+    const r = await running;
+    assert.match(r.stdout, /threads \d+/, JSON.stringify(r.body));
+    assert.ok(Number(r.stdout.match(/threads (\d+)/)![1]) < 256, r.stdout);
+    // (the agent may have started its thread pool meanwhile: a margin, far below the 250 threads)
+    await waitFor("pids to come down", () => Number(readFileSync(pidsCur, "utf8")) <= base + 16, 10_000, 50);
   });
 
   test("root in the sandbox cannot move itself out of its cgroup, into the agent's, or see another sandbox's", async () => {

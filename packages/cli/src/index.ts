@@ -8,14 +8,14 @@ import { cp } from "./commands/cp.js";
 import { exec } from "./commands/exec.js";
 import { expose, ports, unexpose } from "./commands/ports.js";
 import { mcp } from "./commands/mcp.js";
-import { kill, logs, ps, start } from "./commands/processes.js";
+import { kill, killAll, logs, ps, start } from "./commands/processes.js";
 import { ls, pause, resume, rm, snapshot, snapshots } from "./commands/sandboxes.js";
 import { serve } from "./commands/serve.js";
 import { template } from "./commands/templates.js";
 import type { Command } from "./commands/types.js";
 import { processIO, type IO } from "./io.js";
 
-export const COMMANDS: Record<string, Command> = { serve, exec, ls, rm, ps, start, logs, kill, expose, ports, unexpose, cp, template, snapshot, snapshots, pause, resume, mcp };
+export const COMMANDS: Record<string, Command> = { serve, exec, ls, rm, ps, start, logs, kill, "kill-all": killAll, expose, ports, unexpose, cp, template, snapshot, snapshots, pause, resume, mcp };
 
 const USAGE = "usage: atoll [--url URL] [--api-key KEY] <command> [args]   (atoll --help, atoll <command> --help)";
 

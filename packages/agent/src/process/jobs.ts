@@ -39,6 +39,18 @@ function readPids(file: string): number[] {
   }
 }
 
+/** Cgroups visited at most per walk: user code can nest cgroups at will; a walk must stay bounded. */
+const MAX_WALK = 100_000;
+
+/** `rel` and every cgroup below it, parents before children (iterative: nesting depth is the user's). */
+function walk(mode: Mode, rel: string): string[] {
+  const out = [rel];
+  for (let i = 0; i < out.length && out.length < MAX_WALK; i++) {
+    for (const c of subdirs(out[i] ? `${hierarchies(mode)[0]}/${out[i]}` : hierarchies(mode)[0]!)) out.push(out[i] ? `${out[i]}/${c}` : c);
+  }
+  return out;
+}
+
 function subdirs(dir: string): string[] {
   try {
     return readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
@@ -98,11 +110,7 @@ export class Job {
   /** Every process in this job and its child cgroups. */
   pids(): number[] {
     const out = new Set<number>();
-    const walk = (rel: string, depth: number) => {
-      for (const h of hierarchies(this.mode)) for (const p of readPids(`${h}/${rel}/cgroup.procs`)) out.add(p);
-      if (depth < 16) for (const c of subdirs(`${hierarchies(this.mode)[0]}/${rel}`)) walk(`${rel}/${c}`, depth + 1);
-    };
-    walk(this.rel, 0);
+    for (const rel of walk(this.mode, this.rel)) for (const h of hierarchies(this.mode)) for (const p of readPids(`${h}/${rel}/cgroup.procs`)) out.add(p);
     return [...out];
   }
 
@@ -175,18 +183,17 @@ export class Job {
 
   /** Removes this job's cgroup and its children if they are empty (deepest first). */
   remove(): void {
-    const rm = (rel: string, depth: number) => {
-      if (depth < 16) for (const c of subdirs(`${hierarchies(this.mode)[0]}/${rel}`)) rm(`${rel}/${c}`, depth + 1);
-      if (spared.has(rel) && rel !== this.rel) return;
+    if (!this.rel) return;
+    for (const rel of walk(this.mode, this.rel).reverse()) {
+      if (spared.has(rel) && rel !== this.rel) continue;
       for (const h of hierarchies(this.mode)) {
         try {
           rmdirSync(`${h}/${rel}`);
         } catch {
-          /* busy or gone */
+          /* busy (or a spared child left it non-empty) or gone */
         }
       }
-    };
-    if (this.rel) rm(this.rel, 0);
+    }
   }
 }
 

@@ -1,4 +1,4 @@
-// ps, logs [-f], kill, start.
+// ps, logs [-f], kill, kill-all, start.
 import { getSandbox, parseSSEStream, type ProcessLogEvent } from "@atoll/sdk";
 import { need, parseArgs, parseEnvPairs, str } from "../args.js";
 import { ago, table } from "../io.js";
@@ -67,6 +67,16 @@ export const kill: Command = {
   async run(argv, { client }) {
     const p = parseArgs(argv, { string: ["signal"], alias: { s: "signal" } });
     await getSandbox(client(), need(p, 0, "sandbox id")).killProcess(need(p, 1, "process id"), str(p, "signal"));
+    return 0;
+  },
+};
+
+export const killAll: Command = {
+  usage: "kill-all <id> [--everything]         kill every process (--everything: all but the agent)",
+  async run(argv, { client, io }) {
+    const p = parseArgs(argv, { bool: ["everything"] });
+    const n = await getSandbox(client(), need(p, 0, "sandbox id")).killAllProcesses({ everything: p.flags.everything === true });
+    io.out(String(n));
     return 0;
   },
 };
