@@ -74,10 +74,9 @@ export class OciDriver implements Driver {
       // a netns is alive only while its nsfs bind mount exists (a plain file survives a reboot on disk-backed /run)
       if (!isMounted(netnsPath(this.layout.netns(name)))) this.ctx.ipam.release(ip, owner);
     }
-    // Ranges of sandboxes that no longer exist (destroy interrupted by a crash) are free again.
-    for (const { base, owner } of this.ctx.uids.heldBy(`${cfg.tag}/`)) {
-      if (!existsSync(this.layout.dir(owner.slice(cfg.tag.length + 1)))) this.ctx.uids.release(base, owner);
-    }
+    // Ranges of sandboxes that no longer exist (destroy interrupted by a crash, data dir deleted)
+    // and in which nothing runs are free again.
+    this.ctx.uids.reapOrphans();
     await this.pool.reapStale();
     if (existsSync(cfg.baseImage)) {
       this.ctx.agentNode = await pickAgentNode(cfg.agentNode, cfg.baseImage);

@@ -73,8 +73,9 @@ function writeEtc(ctx: Ctx, rec: SandboxRecord, ip: string) {
  */
 function claimRange(ctx: Ctx, rec: SandboxRecord): number {
   const owner = ctx.layout.ipOwner(rec.name);
-  if (rec.rootUid !== undefined && ctx.uids.keep(rec.rootUid, owner)) return rec.rootUid;
-  return ctx.uids.allocate(owner);
+  const dir = ctx.layout.dir(rec.name);
+  if (rec.rootUid !== undefined && ctx.uids.keep(rec.rootUid, owner, dir)) return rec.rootUid;
+  return ctx.uids.allocate(owner, dir);
 }
 
 /** <runDir>/sb/<tag>-<name>: root:<sandbox root gid> 0710, so only that sandbox's root traverses it. */
