@@ -49,3 +49,13 @@ test(`${CLIENTS} clients writing and reading the same file: ${CLIENTS * ROUNDS} 
   const left = await getSandbox(createClient({ url: atoll.url, apiKey: atoll.apiKey }), "torn").exec("ls -A /workspace");
   assert.equal(left.stdout, "shared.txt\n", "temporary files left behind");
 });
+
+test("writeFile onto a bind-mounted read-only file (/etc/hosts) fails as READ_ONLY, the file unchanged", async () => {
+  // rename(2) cannot replace a mount point (EBUSY): the agent falls back to an in-place write,
+  // which the read-only bind refuses — the same answer as before atomic writes.
+  const sb = getSandbox(createClient({ url: atoll.url, apiKey: atoll.apiKey }), "torn");
+  const before = (await sb.exec("cat /etc/hosts")).stdout;
+  await assert.rejects(sb.writeFile("/etc/hosts", "127.0.0.1 evil\n"), (e: any) => e.code === "READ_ONLY");
+  assert.equal((await sb.exec("cat /etc/hosts")).stdout, before);
+  assert.equal((await sb.exec("ls -A /etc | grep -c atoll- || true")).stdout.trim(), "0", "temporary file left in /etc");
+});
