@@ -11,7 +11,7 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync, statSync } from "node:fs";
 import { createClient, getSandbox } from "@atoll/sdk";
-import { createSandbox, exec, hostResources, startAtoll, waitFor, type Atoll } from "../e2e/harness.js";
+import { BASE_IMAGE, createSandbox, exec, hostResources, startAtoll, waitFor, type Atoll } from "../e2e/harness.js";
 
 const ID = "sec-kill";
 const BOMB = "sec-kill-bomb";
@@ -161,6 +161,26 @@ describe("escapes of a kill", () => {
     assert.equal(await sandbox.killAllProcesses({ everything: true }), 1, "one process was running");
     await gone([...e.procs, "sleep 6201"]);
     assert.equal(await agentPid(), agent, "the agent survives");
+  });
+});
+
+describe("the template's startup command", () => {
+  test("runs in the boot job: spared by kill-all, killed by kill-all everything (agent kept)", async () => {
+    const startup = "(setsid sleep 4241 &); exec sleep 4242";
+    const reg = await atoll.json("POST", "/v1/templates", { name: "kill-boot", source: { type: "rootfs", path: BASE_IMAGE }, startup });
+    assert.equal(reg.status, 201, JSON.stringify(reg.body));
+    const id = "sec-kill-boot";
+    await createSandbox(atoll, id, { template: "kill-boot" });
+    await waitFor("the startup command", async () => (await alive("sleep 4241", id)) === 1 && (await alive("sleep 4242", id)) === 1, 10_000);
+    const where = await exec(atoll, id, "for p in $(pgrep -x sleep); do grep :pids: /proc/$p/cgroup; done");
+    assert.match(where.stdout, /^(\d+:pids:\/boot\n)+$/, where.stdout);
+    const agent = await agentPid(id);
+    assert.equal((await agentCall("DELETE", "/process/kill-all", undefined, id)).status, 200);
+    assert.equal(await alive("sleep 4242", id), 1, "plain kill-all spares the startup command");
+    assert.equal((await agentCall("DELETE", "/process/kill-all?everything=1", undefined, id)).status, 200);
+    await gone(["sleep 4241", "sleep 4242"], id);
+    assert.equal(await agentPid(id), agent, "the agent survives");
+    assert.equal((await atoll.json("DELETE", `/v1/sandboxes/${id}`)).status, 200);
   });
 });
 

@@ -244,7 +244,12 @@ export function adoptStrays(): void {
   if (!r) return;
   const boot = r.child("boot");
   boot.spared = true;
-  for (const h of hierarchies(r.mode).slice(0, 1)) for (const p of readPids(`${h}/cgroup.procs`)) if (!isInfra(p)) boot.adopt(p);
+  // Repeated: a process not moved yet may fork meanwhile (its child is born in the root cgroup).
+  for (let i = 0; i < 20; i++) {
+    const strays = readPids(`${hierarchies(r.mode)[0]}/cgroup.procs`).filter((p) => !isInfra(p));
+    if (!strays.length) break;
+    for (const p of strays) boot.adopt(p);
+  }
 }
 
 /**
