@@ -133,9 +133,13 @@ export class FrontDoorConnection {
     this.sweepMark = seen;
   }
 
-  /** Whether closing this connection loses no request: nothing in flight, waiting for a head. */
+  /**
+   * Whether closing this connection loses nothing: no request in flight and waiting for a head, or
+   * its final answer (e.g. a 408) already handed to the kernel and only the client's close awaited.
+   */
   sheddable(): boolean {
-    return this.mode === Mode.Head && this.tracker.idle && !this.blocked && !this.finished;
+    if (this.finished) return this.client.writableLength === 0;
+    return this.mode === Mode.Head && this.tracker.idle && !this.blocked;
   }
 
   /**
@@ -144,7 +148,7 @@ export class FrontDoorConnection {
    * connection closed — one header line every few seconds cannot hold a connection open.
    */
   sweepHead(now: number): void {
-    if (this.headSince === 0 || now - this.headSince < this.deps.headTimeoutMs || !this.sheddable()) return;
+    if (this.finished || this.headSince === 0 || now - this.headSince < this.deps.headTimeoutMs || !this.sheddable()) return;
     this.finish(errorResponse(ErrorCode.REQUEST_TIMEOUT, `Cannot read request: the request head was not complete within ${this.deps.headTimeoutMs} ms`, { timeoutMs: this.deps.headTimeoutMs }));
   }
 
