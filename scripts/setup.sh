@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Prepares a Debian 12 host for Atoll (idempotent): system packages, npm packages, the agent
 # bundle, host networking/cgroups, and the base sandbox image (cached).
-# Usage: scripts/setup.sh [--test]   (--test adds what the test suite needs: chromium, nginx, wrk, and Debian Python packaging + pytest + httpx for the Python SDK tests)
+# Usage: scripts/setup.sh [--test]   (--test adds what the test suite needs: chromium, nginx, wrk, and Debian Python packaging + pytest + httpx + mypy for the Python SDK tests)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
@@ -14,7 +14,7 @@ NODE_MAJOR="$(node -p 'process.versions.node.split(".")[0]')"
 
 # gcc + libc6-dev: the oci driver compiles its idmapped-mount helper (packages/server/native) at init
 PKGS=(crun runc debootstrap iptables iproute2 e2fsprogs util-linux git curl ca-certificates psmisc tar gcc libc6-dev)
-if [[ "${1:-}" == "--test" ]]; then PKGS+=(chromium nginx-light wrk inotify-tools skopeo python3-venv python3-hatchling python3-build python3-pytest python3-httpx); fi
+if [[ "${1:-}" == "--test" ]]; then PKGS+=(chromium nginx-light wrk inotify-tools skopeo python3-venv python3-hatchling python3-build python3-pytest python3-httpx python3-mypy); fi
 MISSING=()
 for p in "${PKGS[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || MISSING+=("$p"); done
 if (( ${#MISSING[@]} )); then

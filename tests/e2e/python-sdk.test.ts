@@ -1,7 +1,7 @@
 // The Python SDK (sdks/python) against the real stack: builds the wheel with hatchling, installs
 // it into a fresh venv with pip and no package index, then runs its pytest suite (Debian's
 // pytest) with ATOLL_URL/ATOLL_API_KEY of a control plane started here. Debian's python3 is used
-// because the venv sees the system's python3-httpx and python3-pytest (--system-site-packages).
+// because the venv sees the system's python3-httpx, python3-pytest and python3-mypy (--system-site-packages).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -63,6 +63,15 @@ test("the wheel's pytest suite passes against the real control plane (sync and a
   console.log(r.out.split("\n").filter((l) => /passed|failed|error/i.test(l)).join("\n"));
   assert.equal(r.code, 0, r.out);
   assert.match(r.out, /\b4 passed\b/);
+});
+
+test("the installed package is typed: mypy --strict passes on it and on the tests that use it (py.typed)", { timeout: 300_000 }, async () => {
+  // The tests import `atoll` from the venv: mypy only reads an installed package's types when it ships py.typed.
+  for (const target of [["-p", "atoll"], [path.join(SDK_DIR, "tests")]]) {
+    const r = await run(venvPython, ["-m", "mypy", "--strict", "--cache-dir", path.join(tmp, "mypy-cache"), ...target], { cwd: tmp, timeoutMs: 140_000 });
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /^Success: no issues found/m);
+  }
 });
 
 test("every registry code maps to the same exception class as in the TypeScript SDK", async () => {

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -39,7 +40,7 @@ async def _end_to_end(url: str, api_key: str) -> None:
             await sb.write_file("/workspace/blob.bin", blob)
             assert await sb.read_bytes("/workspace/blob.bin") == blob
 
-            async def parts():
+            async def parts() -> AsyncIterator[bytes]:
                 yield b"a" * 100000
                 yield b"b"
 
@@ -53,8 +54,8 @@ async def _end_to_end(url: str, api_key: str) -> None:
             await sb.mkdir("/workspace/w")
             async with await sb.watch("/workspace/w") as w:
                 await sb.write_file("/workspace/w/f.txt", "1")
-                ev = await w.__aiter__().__anext__()
-                assert ev.path.endswith("f.txt")
+                change = await w.__aiter__().__anext__()
+                assert change.path.endswith("f.txt")
 
             # pandas HTML and a PNG chart that decodes
             res = await sb.run_code("import pandas as pd\npd.DataFrame({'a': [1, 2], 'b': [3, 4]})")

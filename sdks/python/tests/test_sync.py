@@ -71,8 +71,8 @@ def test_sandbox_end_to_end(client: atoll.Atoll) -> None:
         # watch yields changes made after it returned
         with sb.watch("/workspace/d") as w:
             sb.write_file("/workspace/d/new.txt", "x")
-            ev = next(iter(w))
-            assert ev.type in ("create", "modify") and ev.path.endswith("new.txt")
+            change = next(iter(w))
+            assert change.type in ("create", "modify") and change.path.endswith("new.txt")
 
         # sessions keep their own cwd and env
         s = sb.create_session(id="build", cwd="/tmp", env={"STAGE": "1"})

@@ -11,7 +11,7 @@ import time
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import IO, Any, Generic, TypeVar
+from typing import IO, Any, Generic, TypeVar, cast
 
 import httpx
 
@@ -271,7 +271,7 @@ class _AsyncOps:
     async def upload_file(self, path: str, data: bytes | Iterable[bytes] | AsyncIterable[bytes] | IO[bytes]) -> int:
         """Streams bytes (bytes, a sync or async iterable of chunks, or a binary file) into ``path``."""
         req = self._api("PUT", "/files/raw", f"upload {path}", params=W.file_query(path, self.session_id))
-        body: Any = data if isinstance(data, (bytes, bytearray)) or hasattr(data, "__aiter__") else _aiter_chunks(data)  # type: ignore[arg-type]
+        body: Any = data if isinstance(data, (bytes, bytearray)) or hasattr(data, "__aiter__") else _aiter_chunks(cast(Iterable[bytes] | IO[bytes], data))
         await self._sb._ensure()
         res = await self._sb._t.send(req, content=body, headers={"content-type": "application/octet-stream"})
         return int(res.json().get("bytesWritten", 0))
@@ -378,11 +378,11 @@ class _AsyncOps:
 
 async def _aiter_chunks(data: Iterable[bytes] | IO[bytes], size: int = 1 << 20) -> AsyncIterator[bytes]:
     if hasattr(data, "read"):
-        f: IO[bytes] = data  # type: ignore[assignment]
+        f = cast(IO[bytes], data)
         while chunk := await asyncio.to_thread(f.read, size):
             yield chunk
     else:
-        for chunk in data:  # type: ignore[union-attr]
+        for chunk in data:
             yield chunk
 
 
@@ -407,7 +407,7 @@ class AsyncSandbox(_AsyncOps):
                 self.info = dict(await self._t.json(W.Req("PUT", self._base, f"create sandbox {self.id}", json=self._create)))
                 self._ensured = True
 
-    async def _call(self, fn: Callable[[], Awaitable[E]]) -> E:
+    async def _call(self, fn: Callable[[], Awaitable[Any]]) -> Any:
         await self._ensure()
         try:
             return await fn()
@@ -531,11 +531,25 @@ class AsyncProcess:
         self._ops = ops
         self.info = info
 
-    id = property(lambda self: self.info.id)
-    command = property(lambda self: self.info.command)
-    pid = property(lambda self: self.info.pid)
-    status = property(lambda self: self.info.status)
-    exit_code = property(lambda self: self.info.exit_code)
+    @property
+    def id(self) -> str:
+        return self.info.id
+
+    @property
+    def command(self) -> str:
+        return self.info.command
+
+    @property
+    def pid(self) -> int | None:
+        return self.info.pid
+
+    @property
+    def status(self) -> str:
+        return self.info.status
+
+    @property
+    def exit_code(self) -> int | None:
+        return self.info.exit_code
 
     def __repr__(self) -> str:
         return f"AsyncProcess(id={self.id!r}, status={self.status!r}, exit_code={self.exit_code!r})"

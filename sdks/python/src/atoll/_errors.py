@@ -43,57 +43,171 @@ class SandboxError(Exception):
         return (type(self), (self.message, self.code, self.http_status, self.context, self.timestamp))
 
 
-def _sub(name: str, *builtin: type[BaseException]) -> type[SandboxError]:
-    return type(name, (SandboxError, *builtin), {"__module__": "atoll"})
-
-
 # files
-FileNotFoundError = _sub("FileNotFoundError", builtins.FileNotFoundError)
-FileExistsError = _sub("FileExistsError", builtins.FileExistsError)
-FileSystemError = _sub("FileSystemError")
-PermissionDeniedError = _sub("PermissionDeniedError", builtins.PermissionError)
+class FileNotFoundError(SandboxError, builtins.FileNotFoundError):
+    pass
+
+
+class FileExistsError(SandboxError, builtins.FileExistsError):
+    pass
+
+
+class FileSystemError(SandboxError):
+    pass
+
+
+class PermissionDeniedError(SandboxError, builtins.PermissionError):
+    pass
+
+
 # commands and processes
-CommandNotFoundError = _sub("CommandNotFoundError")
-CommandError = _sub("CommandError")
-CommandTimeoutError = _sub("CommandTimeoutError", builtins.TimeoutError)
-ProcessNotFoundError = _sub("ProcessNotFoundError")
-ProcessError = _sub("ProcessError")
-ProcessReadyTimeoutError = _sub("ProcessReadyTimeoutError", builtins.TimeoutError)
-ProcessExitedBeforeReadyError = _sub("ProcessExitedBeforeReadyError")
+class CommandNotFoundError(SandboxError):
+    pass
+
+
+class CommandError(SandboxError):
+    pass
+
+
+class CommandTimeoutError(SandboxError, builtins.TimeoutError):
+    pass
+
+
+class ProcessNotFoundError(SandboxError):
+    pass
+
+
+class ProcessError(SandboxError):
+    pass
+
+
+class ProcessReadyTimeoutError(SandboxError, builtins.TimeoutError):
+    pass
+
+
+class ProcessExitedBeforeReadyError(SandboxError):
+    pass
+
+
 # sessions
-SessionNotFoundError = _sub("SessionNotFoundError")
-SessionExistsError = _sub("SessionExistsError")
+class SessionNotFoundError(SandboxError):
+    pass
+
+
+class SessionExistsError(SandboxError):
+    pass
+
+
 # ports and preview
-PortAlreadyExposedError = _sub("PortAlreadyExposedError")
-PortNotExposedError = _sub("PortNotExposedError")
-InvalidPortError = _sub("InvalidPortError")
-ServiceNotRespondingError = _sub("ServiceNotRespondingError")
-PortInUseError = _sub("PortInUseError")
-PortError = _sub("PortError")
-CustomDomainRequiredError = _sub("CustomDomainRequiredError")
-InvalidTokenError = _sub("InvalidTokenError")
+class PortAlreadyExposedError(SandboxError):
+    pass
+
+
+class PortNotExposedError(SandboxError):
+    pass
+
+
+class InvalidPortError(SandboxError):
+    pass
+
+
+class ServiceNotRespondingError(SandboxError):
+    pass
+
+
+class PortInUseError(SandboxError):
+    pass
+
+
+class PortError(SandboxError):
+    pass
+
+
+class CustomDomainRequiredError(SandboxError):
+    pass
+
+
+class InvalidTokenError(SandboxError):
+    pass
+
+
 # git
-GitRepositoryNotFoundError = _sub("GitRepositoryNotFoundError")
-GitAuthenticationError = _sub("GitAuthenticationError")
-GitBranchNotFoundError = _sub("GitBranchNotFoundError")
-GitNetworkError = _sub("GitNetworkError")
-GitCloneError = _sub("GitCloneError")
-GitCheckoutError = _sub("GitCheckoutError")
-InvalidGitUrlError = _sub("InvalidGitUrlError")
-GitError = _sub("GitError")
+class GitRepositoryNotFoundError(SandboxError):
+    pass
+
+
+class GitAuthenticationError(SandboxError):
+    pass
+
+
+class GitBranchNotFoundError(SandboxError):
+    pass
+
+
+class GitNetworkError(SandboxError):
+    pass
+
+
+class GitCloneError(SandboxError):
+    pass
+
+
+class GitCheckoutError(SandboxError):
+    pass
+
+
+class InvalidGitUrlError(SandboxError):
+    pass
+
+
+class GitError(SandboxError):
+    pass
+
+
 # code interpreter
-InterpreterNotReadyError = _sub("InterpreterNotReadyError")
-ContextNotFoundError = _sub("ContextNotFoundError")
-CodeExecutionError = _sub("CodeExecutionError")
+class InterpreterNotReadyError(SandboxError):
+    pass
+
+
+class ContextNotFoundError(SandboxError):
+    pass
+
+
+class CodeExecutionError(SandboxError):
+    pass
+
+
 # control plane
-UnauthorizedError = _sub("UnauthorizedError")
-InvalidSandboxIdError = _sub("InvalidSandboxIdError")
-SandboxNotFoundError = _sub("SandboxNotFoundError")
-SandboxUnavailableError = _sub("SandboxUnavailableError")
-SandboxPausedError = _sub("SandboxPausedError")
-SnapshotNotFoundError = _sub("SnapshotNotFoundError")
-TemplateNotFoundError = _sub("TemplateNotFoundError")
-ValidationFailedError = _sub("ValidationFailedError")
+class UnauthorizedError(SandboxError):
+    pass
+
+
+class InvalidSandboxIdError(SandboxError):
+    pass
+
+
+class SandboxNotFoundError(SandboxError):
+    pass
+
+
+class SandboxUnavailableError(SandboxError):
+    pass
+
+
+class SandboxPausedError(SandboxError):
+    pass
+
+
+class SnapshotNotFoundError(SandboxError):
+    pass
+
+
+class TemplateNotFoundError(SandboxError):
+    pass
+
+
+class ValidationFailedError(SandboxError):
+    pass
 
 _FS = FileSystemError
 #: Registry code → class (the TypeScript SDK's table). Codes not listed raise ``SandboxError``.

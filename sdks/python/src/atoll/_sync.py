@@ -13,7 +13,7 @@ from collections.abc import Callable, Generator, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import TracebackType
-from typing import IO, Any, Generic, TypeVar
+from typing import IO, Any, Generic, TypeVar, cast
 
 import httpx
 
@@ -304,7 +304,7 @@ class _Ops:
     def upload_file(self, path: str, data: bytes | Iterable[bytes] | IO[bytes]) -> int:
         """Streams bytes (a bytes object, an iterable of chunks or a binary file) into ``path``; returns bytes written."""
         req = self._api("PUT", "/files/raw", f"upload {path}", params=W.file_query(path, self.session_id))
-        body: Any = _chunks(data) if hasattr(data, "read") else data
+        body: Any = _chunks(cast(IO[bytes], data)) if hasattr(data, "read") else data
         self._sb._ensure()
         res = self._sb._t.send(req, content=body, headers={"content-type": "application/octet-stream"})
         return int(res.json().get("bytesWritten", 0))
@@ -451,7 +451,7 @@ class Sandbox(_Ops):
             self.info = dict(self._t.json(W.Req("PUT", self._base, f"create sandbox {self.id}", json=self._create)))
             self._ensured = True
 
-    def _call(self, fn: Callable[[], E]) -> E:
+    def _call(self, fn: Callable[[], Any]) -> Any:
         self._ensure()
         try:
             return fn()
@@ -585,11 +585,25 @@ class Process:
         self._ops = ops
         self.info = info
 
-    id = property(lambda self: self.info.id)
-    command = property(lambda self: self.info.command)
-    pid = property(lambda self: self.info.pid)
-    status = property(lambda self: self.info.status)
-    exit_code = property(lambda self: self.info.exit_code)
+    @property
+    def id(self) -> str:
+        return self.info.id
+
+    @property
+    def command(self) -> str:
+        return self.info.command
+
+    @property
+    def pid(self) -> int | None:
+        return self.info.pid
+
+    @property
+    def status(self) -> str:
+        return self.info.status
+
+    @property
+    def exit_code(self) -> int | None:
+        return self.info.exit_code
 
     def __repr__(self) -> str:
         return f"Process(id={self.id!r}, status={self.status!r}, exit_code={self.exit_code!r})"
@@ -674,8 +688,10 @@ def _status_ok(out: str, want: tuple[int, int]) -> bool:
 
 def _line_matcher(pattern: str | re.Pattern[str]) -> Callable[[str], LogMatch | None]:
     if isinstance(pattern, str):
-        return lambda line: LogMatch(line) if pattern in line else None
-    return lambda line: LogMatch(line, m) if (m := pattern.search(line)) else None
+        text = pattern
+        return lambda line: LogMatch(line) if text in line else None
+    regex = pattern
+    return lambda line: LogMatch(line, m) if (m := regex.search(line)) else None
 
 
 __all__ = ["Atoll", "Sandbox", "Session", "Process", "Stream", "Watch", "LogMatch"]

@@ -188,7 +188,8 @@ def exec_event(ev: Json) -> ExecEvent:
     if t in ("stdout", "stderr"):
         return ExecEvent(t, data=str(ev.get("data", "")), raw=ev)
     if t == "complete":
-        res = ev.get("result") if isinstance(ev.get("result"), dict) else {}
+        r = ev.get("result")
+        res: Json = r if isinstance(r, dict) else {}
         code = ev.get("exitCode", res.get("exitCode"))
         return ExecEvent(t, exit_code=code if isinstance(code, int) else -1, timed_out=bool(ev.get("timedOut", res.get("timedOut", False))), raw=ev)
     if t == "error":
