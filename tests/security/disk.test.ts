@@ -130,8 +130,8 @@ test("host full (something else filled the data dir): API answers coded 507, nev
     else coded507(r, ["HOST_DISK_FULL"]);
   }
 
-  // Sleep works (its status write is lost, not fatal); a wake needs the driver's state file and
-  // answers 507 until there is space again (after the filler is gone below, it wakes).
+  // Sleep works (its status write is lost, not fatal); a wake is refused while the host is below
+  // its reserve — a sandbox started now would lose what it writes — and works once space is back.
   const slept = await atoll!.json("POST", "/v1/sandboxes/disk-a/sleep");
   assert.equal(slept.status, 200, JSON.stringify(slept.body));
   assert.equal(slept.body.status, "sleeping");

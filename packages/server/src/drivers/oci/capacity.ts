@@ -59,6 +59,22 @@ export class DiskBudget {
   }
 
   /**
+   * Below the reserve the host is full for practical purposes: a sandbox started now (created or
+   * woken) would lose what it writes once its sparse disk needs a block the host does not have
+   * (docs/oci-driver.md, "Host disk space"), so starts answer HOST_DISK_FULL instead.
+   */
+  assertHeadroom(id: string): void {
+    const free = freeBytes(this.cfg.sandboxesDir);
+    if (free >= this.cfg.diskReserveMiB * MiB) return;
+    const freeMiB = Math.floor(free / MiB);
+    throw new AtollError(
+      ErrorCode.HOST_DISK_FULL,
+      `Cannot start sandbox ${id}: the data dir's filesystem has ${freeMiB} MiB free, less than its ${this.cfg.diskReserveMiB} MiB reserve, so the sandbox could lose what it writes (free space on the host or destroy sandboxes)`,
+      { id, freeMiB, reserveMiB: this.cfg.diskReserveMiB },
+    );
+  }
+
+  /**
    * Admits making `name`'s disk sizeMiB big (new, or grown from what it is); call the returned
    * release once the image exists at its new size (it is then counted from the file itself).
    * Throws INSUFFICIENT_STORAGE when it does not fit.

@@ -136,6 +136,7 @@ export async function bringUp(ctx: Ctx, rec: SandboxRecord): Promise<string> {
     prepareMountDir(ctx, name, rec.rootUid);
     const lower = await shiftedBase(rec.rootfs, cfg.uidBase, cfg.uidCount);
     trace("lower");
+    ctx.disks.assertHeadroom(rec.id ?? name);
     const admitted = await ctx.disks.admit(rec.id ?? name, name, rec.limits.diskMiB);
     try { await ensureDisk(layout.disk(name), rec.limits.diskMiB); } finally { admitted(); }
     const { upper } = await mountDisk(layout.disk(name), layout.diskMnt(name), cfg.uidBase);
