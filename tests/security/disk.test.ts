@@ -135,6 +135,9 @@ test("host full (something else filled the data dir): API answers coded 507, nev
   const slept = await atoll!.json("POST", "/v1/sandboxes/disk-a/sleep");
   assert.equal(slept.status, 200, JSON.stringify(slept.body));
   assert.equal(slept.body.status, "sleeping");
+  // its driver record lost address and pid (rewritten in place): a stale one made the next start
+  // take the dead sandbox for a running one and hand out an unreachable address
+  assert.doesNotMatch(readFileSync(path.join(dataDir, "sandboxes", "disk-a", "state.json"), "utf8"), /"ip"|"pid"/);
   const wake = await atoll!.json("POST", "/v1/sandboxes/disk-a/api/execute", { command: "echo hi" });
   t.diagnostic(`wake on a full data dir: ${wake.status} ${wake.body?.code ?? ""}`);
   coded507(wake, ["HOST_DISK_FULL"]);
@@ -165,11 +168,11 @@ test("careless caller: idle warm-pool entries give up their disk space to a call
   atoll = await startAtoll({ poolSize: 1, dataDir, env: { ATOLL_DISK_RESERVE_MIB: String(RESERVE_MIB), ATOLL_DEFAULT_DISK_MIB: "300", ATOLL_DEFAULT_MEMORY_MIB: "256" } });
   const sandboxes = path.join(dataDir, "sandboxes");
   const poolEntry = () => readdirSync(sandboxes).find((n) => n.startsWith("_pool-"));
-  await waitFor("the pool entry to run", () => {
+  // (a start still in flight is waited for, so the request may come while the entry warms up)
+  await waitFor("the pool entry to start", () => {
     const n = poolEntry();
     return n && existsSync(path.join(sandboxes, n, "state.json")) && readFileSync(path.join(sandboxes, n, "state.json"), "utf8").includes('"ip"');
   }, 60_000, 200);
-  await new Promise((r) => setTimeout(r, 6000)); // its warm-up call (≤ 5 s) ends, then it is ready
   const r = await atoll!.json("PUT", "/v1/sandboxes/disk-e", { envVars: { FROM: "caller" } });
   assert.equal(r.status, 201, JSON.stringify(r.body));
   assert.equal(poolEntry(), undefined, "the idle pool entry was removed");

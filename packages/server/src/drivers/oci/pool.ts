@@ -133,8 +133,12 @@ export class WarmPool extends EventEmitter {
     this.emit("ready", name);
   }
 
-  /** Removes one unclaimed ready entry so its disk's space can go to a caller's sandbox; false if none. */
+  /**
+   * Removes one unclaimed entry so its disk's space can go to a caller's sandbox; false if none.
+   * An entry still starting holds its promise too: with none ready, the first start to end is waited for.
+   */
   async evictOne(): Promise<boolean> {
+    if (!this.ready.length && this.inflight.size) await Promise.race(this.inflight);
     const name = this.ready.shift();
     if (!name) return false;
     await this.lock.run(name, async () => {

@@ -1,9 +1,10 @@
 // Per-sandbox state on disk (<dataDir>/sandboxes/<name>/state.json) and host-unique naming.
 // <name> is the public id, or "_pool-xxxx" for pre-started pool sandboxes; a claimed pool sandbox
 // gets a symlink sandboxes/<id> -> _pool-xxxx, so lookups by id work across restarts.
-import { existsSync, lstatSync, readFileSync, readlinkSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, lstatSync, openSync, readFileSync, readlinkSync, rmSync, writeSync } from "node:fs";
 import path from "node:path";
 import { isValidSandboxId, type SandboxLimits } from "@atoll/protocol";
+import { isDiskFull } from "../../disk-full.js";
 import { writePrivateFile } from "../../private-files.js";
 import type { ResolvedConfig } from "./config.js";
 import { ipToInt } from "./ipam.js";
@@ -98,5 +99,32 @@ export class Layout {
   /** Atomic write (tmp + rename) so a crash never leaves half a state file; 0600 (env secrets). */
   write(rec: SandboxRecord): void {
     writePrivateFile(this.stateFile(rec.name), JSON.stringify(rec, null, 1));
+  }
+
+  /**
+   * write(), or — when the data dir is full — an in-place overwrite of the old file, padded with
+   * spaces to its length (JSON allows trailing whitespace): it reuses the file's own blocks, so it
+   * needs none from the full disk. Not atomic, so only for a record that got shorter and where a
+   * stale one is worse: tearDown, whose address and pid left behind would make the next start
+   * take a dead sandbox for a running one.
+   */
+  writeEvenIfFull(rec: SandboxRecord): void {
+    const file = this.stateFile(rec.name);
+    try {
+      this.write(rec);
+      return;
+    } catch (e) {
+      if (!isDiskFull(e)) throw e;
+      rmSync(`${file}.tmp`, { force: true });
+    }
+    const text = JSON.stringify(rec, null, 1);
+    const fd = openSync(file, "r+");
+    try {
+      const size = fstatSync(fd).size;
+      if (Buffer.byteLength(text) > size) throw new Error(`Cannot rewrite ${file} in place: the new record is longer and the disk is full`);
+      writeSync(fd, text.padEnd(size - (Buffer.byteLength(text) - text.length), " "), 0);
+    } finally {
+      closeSync(fd);
+    }
   }
 }

@@ -262,11 +262,9 @@ export async function tearDown(ctx: Ctx, rec: SandboxRecord, opts: { container?:
     ctx.ipam.release(ip, layout.ipOwner(name));
     rec.ip = undefined;
     rec.pid = undefined;
-    // best effort on a full host disk: a stale address in state.json is ignored by the next start,
-    // and destroy (which removes the file anyway) must work when nothing else does
-    if (existsSync(layout.dir(name))) {
-      try { layout.write(rec); } catch (e) { if (!isDiskFull(e)) throw e; }
-    }
+    // also on a full host disk (in place): a stale address and pid would make the next start take
+    // this dead sandbox for a running one; destroy must work when nothing else does
+    if (existsSync(layout.dir(name))) layout.writeEvenIfFull(rec);
   } else {
     await deleteNetns(layout.netns(name), "none");
   }
