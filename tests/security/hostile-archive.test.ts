@@ -224,7 +224,7 @@ done
 
 test("a sandbox that kills its agent and serves a crafted hostile archive cannot make `atoll cp` change the host", async () => {
   // Attacker: root in the sandbox replaces the agent on :3000. Expected: `atoll cp` (run as root,
-  // as a user would) extracts only safe entries, warns once per refused entry, exits 2.
+  // as a user would) extracts only safe entries, warns once per refused entry, exits 3.
   const s = scene("cli");
   const sb = sandbox("evil-agent");
   await sb.exec("true"); // created and running
@@ -238,7 +238,7 @@ test("a sandbox that kills its agent and serves a crafted hostile archive cannot
   }, 30_000, 200);
 
   const r = await atollCli(["cp", "evil-agent:/workspace/anything", s.dest]);
-  assert.equal(r.code, 2, `exit ${r.code}\n${r.stderr}`);
+  assert.equal(r.code, 3, `exit ${r.code}\n${r.stderr}`);
   assertContained(s);
   // the forged name is printed escaped: no raw escape sequence, no forged line
   assert.ok(!r.stderr.includes("\u001b"), "a raw escape sequence reached the terminal");

@@ -1,7 +1,7 @@
 // atoll cp <local> <id>:<path>   |   atoll cp <id>:<path> <local>
 // Files stream through the raw route, directories through the tar route. A directory from a
 // sandbox is unpacked as a hostile archive (@atoll/sdk/node extractUntrusted): every entry left out
-// is printed as a warning line and the command exits 2 ("copied, some entries refused").
+// is printed as a warning line and the command exits 3 ("copied, some entries refused"; 2 is a usage error).
 import { getSandbox } from "@atoll/sdk";
 import { copyFromSandbox, copyToSandbox, type SkippedEntry } from "@atoll/sdk/node";
 import { UsageError, num, parseArgs } from "../args.js";
@@ -41,6 +41,6 @@ export const cp: Command = {
     for (const s of skipped) io.err(`warning: skipped ${JSON.stringify(s.path)}: ${JSON.stringify(s.reason).slice(1, -1)}`);
     if (skipped.length === 0) return 0;
     io.err(`warning: ${skipped.length} entr${skipped.length === 1 ? "y was" : "ies were"} left out or changed`);
-    return 2;
+    return 3;
   },
 };
