@@ -76,12 +76,12 @@ export async function runAgent(client: Client, log: (line: string) => void = () 
 }
 
 /** The official MCP client over stdio (spawning `atoll mcp`) or streamable HTTP. */
-export function transportFor(kind: "stdio" | "http", opts: { url: string; apiKey: string; atollBin?: string[] }): Transport {
+export function transportFor(kind: "stdio" | "http", opts: { url: string; apiKey: string; atollBin?: string[]; mcpArgs?: string[] }): Transport {
   if (kind === "http") {
     return new StreamableHTTPClientTransport(new URL("/v1/mcp", opts.url), { requestInit: { headers: { authorization: `Bearer ${opts.apiKey}` } } });
   }
   const [command, ...args] = opts.atollBin ?? ["atoll"];
-  return new StdioClientTransport({ command: command!, args: [...args, "mcp"], env: { ...(process.env as Record<string, string>), ATOLL_URL: opts.url, ATOLL_API_KEY: opts.apiKey }, stderr: "inherit" });
+  return new StdioClientTransport({ command: command!, args: [...args, "mcp", ...(opts.mcpArgs ?? [])], env: { ...(process.env as Record<string, string>), ATOLL_URL: opts.url, ATOLL_API_KEY: opts.apiKey }, stderr: "inherit" });
 }
 
 /** Ends the session: over HTTP a DELETE tells the server (which then destroys the session's sandbox); stdio ends with the process. */

@@ -117,6 +117,22 @@ test("MCP over stdio (atoll mcp): tools, commands, files, plots as images, previ
 
 test("MCP over streamable HTTP on the control plane (/v1/mcp): the same, with the API key", { timeout: 300_000 }, () => exercise("http"));
 
+test("atoll mcp --sandbox: sessions share a named sandbox that outlives them", { timeout: 120_000 }, async () => {
+  for (const word of ["one", "two"]) {
+    const c = new Client({ name: "atoll-e2e", version: "1.0.0" });
+    await c.connect(transportFor("stdio", { url: atoll.url, apiKey: atoll.apiKey, atollBin: [process.execPath, BIN], mcpArgs: ["--sandbox", "mcp-shared"] }));
+    try {
+      const r = await call(c, "run_command", { command: `echo ${word} >> /workspace/log.txt; cat /workspace/log.txt` });
+      assert.equal(r.structuredContent?.stdout, word === "one" ? "one\n" : "one\ntwo\n");
+    } finally {
+      await disconnect(c);
+    }
+  }
+  await new Promise((r) => setTimeout(r, 1000)); // a destroy on close would have happened by now
+  assert.ok((await sandboxIds()).includes("mcp-shared"), "a named sandbox is not destroyed with the session");
+  await atoll.json("DELETE", "/v1/sandboxes/mcp-shared");
+});
+
 test("/v1/mcp needs the API key and a session", async () => {
   const init = { jsonrpc: "2.0", id: 1, method: "initialize", params: { protocolVersion: "2025-06-18", capabilities: {}, clientInfo: { name: "t", version: "1" } } };
   const noKey = await atoll.json("POST", "/v1/mcp", init, { noAuth: true, headers: { accept: "application/json, text/event-stream" } });

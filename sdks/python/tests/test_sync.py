@@ -125,6 +125,13 @@ def test_sandbox_end_to_end(client: atoll.Atoll) -> None:
         assert sb.exec("echo back").stdout == "back\n"
         sb.set_keep_alive(True)
         assert sb.info["keepAlive"] is True
+        snap = sb.snapshot()
+        with client.sandbox(new_id("py-snap"), from_snapshot=snap["name"], destroy_on_exit=True) as copy:
+            assert copy.read_bytes("/workspace/blob.bin") == blob
+        client.delete_snapshot(snap["name"])
+        sb.sleep()
+        assert sb.get_info()["status"] == "sleeping"
+        assert sb.exec("echo woke").stdout == "woke\n"
     assert sid not in [s["id"] for s in client.list_sandboxes()]
 
 
