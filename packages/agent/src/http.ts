@@ -24,8 +24,17 @@ export async function readBody(req: IncomingMessage, limit = MAX_JSON_BODY): Pro
   return Buffer.concat(chunks);
 }
 
-/** Parses a JSON object body. Empty body → {}. */
+/**
+ * Parses a JSON object body. Empty body → {}. A body must be sent as application/json: the types
+ * a browser may send without a CORS preflight (text/plain, forms) are refused, so a page can never
+ * smuggle a JSON command in as a "simple" request.
+ */
 export async function readJson<T = Record<string, unknown>>(req: IncomingMessage, limit = MAX_JSON_BODY): Promise<T> {
+  const type = String(req.headers["content-type"] ?? "").split(";", 1)[0]!.trim().toLowerCase();
+  const hasBody = req.headers["transfer-encoding"] !== undefined || Number(req.headers["content-length"] ?? 0) > 0;
+  if (hasBody && type !== "application/json") {
+    throw new AtollError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, `Cannot read request body: content-type must be application/json (got ${JSON.stringify(type || "none")})`, { contentType: type });
+  }
   const buf = await readBody(req, limit);
   if (buf.length === 0) return {} as T;
   let v: unknown;

@@ -1,11 +1,15 @@
 // The sandbox agent: an HTTP server on port 3000 inside every sandbox.
 import http from "node:http";
+import { authFromEnv, type AgentAuth } from "./auth.js";
 import { Router } from "./router.js";
 import { allRoutes } from "./routes/index.js";
 import { adoptStrays } from "./process/jobs.js";
 
-export function createAgentServer(): http.Server {
-  const router = new Router().add(allRoutes());
+/** `auth` defaults to the environment's settings (auth.ts), which it removes from process.env. */
+export function createAgentServer(auth: AgentAuth = authFromEnv()): http.Server {
+  if (auth.mode === "off") console.error("[agent] WARNING: ATOLL_AGENT_AUTH=off: requests are not authenticated (development only)");
+  if (auth.mode === "unconfigured") console.error("[agent] no agent key configured: every request will be refused");
+  const router = new Router(auth).add(allRoutes());
   const server = http.createServer({ keepAliveTimeout: 65_000, requestTimeout: 0 }, (req, res) => {
     void router.handle(req, res);
   });

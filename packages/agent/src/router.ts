@@ -1,10 +1,14 @@
 // Dispatches a request to the first matching route; unknown routes get coded 404/405 errors.
+// Every request is checked first (auth.ts): the control plane's key, no Origin.
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { AtollError, ErrorCode, RouteTable } from "@atoll/protocol";
+import { checkCaller, type AgentAuth } from "./auth.js";
 import { sendError, type Handler, type Route } from "./http.js";
 
 export class Router {
   private table = new RouteTable<Handler>();
+
+  constructor(private readonly auth: AgentAuth) {}
 
   add(routes: Route[]): this {
     this.table.add(routes);
@@ -12,6 +16,13 @@ export class Router {
   }
 
   async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    try {
+      checkCaller(req, this.auth);
+    } catch (err) {
+      // The body is not read: close the connection after the answer instead of draining it.
+      res.shouldKeepAlive = false;
+      return sendError(res, err);
+    }
     let url: URL;
     try {
       url = new URL(req.url ?? "/", "http://agent");

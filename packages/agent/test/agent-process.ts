@@ -1,5 +1,7 @@
 // Shared by the agent's integration-test helpers: bundle the agent once per test process (into a
 // temp dir, never dist/), the command that runs it, and a free loopback port.
+// The helpers run it with ATOLL_AGENT_AUTH=off (the dev switch in src/auth.ts): they talk to it
+// directly on loopback, with no control plane holding a key; auth.test.ts tests the key itself.
 // ATOLL_TEST_AGENT_NODE18=1 runs the bundle on the base image's Node 18 (chroot in a private mount
 // namespace that shares the host's /tmp).
 import fs from "node:fs";

@@ -1,5 +1,7 @@
 // Compatibility: the published SandboxClient of @cloudflare/sandbox@0.4.18, pointed at a real
-// Atoll agent (baseUrl), drives sessions, exec, streaming, files and processes.
+// Atoll agent, drives sessions, exec, streaming, files and processes. The agent runs with a key
+// (as in a sandbox); the client reaches it through a `stub` whose containerFetch adds the key
+// header, as a control plane would.
 // Its dist imports @cloudflare/containers, which needs the Workers runtime; a module resolve hook
 // maps that import to a tiny stub so the client loads in Node.
 import { after, before, test } from "node:test";
@@ -7,6 +9,10 @@ import assert from "node:assert/strict";
 import { loadCloudflareSandbox } from "./cf-loader.js";
 import path from "node:path";
 import { startAgent, type Agent } from "./exec-harness.js";
+import { AGENT_KEY_HEADER, AGENT_KEY_VERIFIER_ENV } from "@atoll/protocol";
+import { keyVerifier } from "../src/auth.js";
+
+const KEY = "cf-compat-test-key";
 
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -17,8 +23,15 @@ let client: any;
 
 before(async () => {
   cf = await loadCloudflareSandbox();
-  agent = await startAgent();
-  client = new cf.SandboxClient({ baseUrl: agent.url });
+  agent = await startAgent({ [AGENT_KEY_VERIFIER_ENV]: keyVerifier(KEY) });
+  const stub = {
+    containerFetch(url: string, init: RequestInit, port: number) {
+      const headers = new Headers(init.headers);
+      headers.set(AGENT_KEY_HEADER, KEY);
+      return fetch(url.replace(`http://localhost:${port}`, agent.url), { ...init, headers });
+    },
+  };
+  client = new cf.SandboxClient({ baseUrl: "http://localhost:3000", port: 3000, stub });
 });
 after(async () => {
   await agent?.stop();

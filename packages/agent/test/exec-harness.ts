@@ -26,7 +26,7 @@ export async function startAgent(env: Record<string, string> = {}): Promise<Agen
   const [cmd, ...args] = agentCommand(file);
   const child: ChildProcess = spawn(cmd!, args, {
     stdio: ["ignore", "ignore", "pipe"],
-    env: { ...process.env, ATOLL_WORKDIR: workdir, ATOLL_AGENT_RUN_DIR: runDir, ATOLL_AGENT_PORT: String(port), ATOLL_AGENT_HOST: "127.0.0.1", ...env },
+    env: { ...process.env, ATOLL_WORKDIR: workdir, ATOLL_AGENT_RUN_DIR: runDir, ATOLL_AGENT_PORT: String(port), ATOLL_AGENT_HOST: "127.0.0.1", ATOLL_AGENT_AUTH: "off", ...env },
   });
   await new Promise<void>((resolve, reject) => {
     let log = "";

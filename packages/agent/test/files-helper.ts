@@ -29,7 +29,7 @@ export async function startAgent(env: Record<string, string> = {}): Promise<Test
   const [cmd, ...args] = agentCommand(file);
   const child: ChildProcess = spawn(cmd!, args, {
     stdio: ["ignore", "ignore", "pipe"],
-    env: { ...process.env, ATOLL_WORKSPACE: workspace, ATOLL_AGENT_PORT: String(port), ATOLL_AGENT_HOST: "127.0.0.1", ...env },
+    env: { ...process.env, ATOLL_WORKSPACE: workspace, ATOLL_AGENT_PORT: String(port), ATOLL_AGENT_HOST: "127.0.0.1", ATOLL_AGENT_AUTH: "off", ...env },
   });
   // Ready when the agent logs that it listens.
   let log = "";

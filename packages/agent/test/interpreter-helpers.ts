@@ -41,6 +41,7 @@ export async function startAgent(): Promise<Agent> {
   process.env.ATOLL_INTERPRETER_JS_RUNNER = jsRunner;
   process.env.ATOLL_ESBUILD = createRequire(import.meta.url).resolve("@esbuild/linux-x64/bin/esbuild");
   const { createAgentServer } = await import("../src/main.js");
+  process.env.ATOLL_AGENT_AUTH = "off"; // loopback test agent without a control plane (auth.test.ts covers auth)
   const { interpreter } = await import("../src/interpreter/index.js");
   const srv = createAgentServer();
   await new Promise<void>((r) => srv.listen(0, "127.0.0.1", () => r()));

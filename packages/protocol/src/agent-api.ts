@@ -4,6 +4,14 @@
 export const AGENT_VERSION = "0.1.0";
 export const DEFAULT_SESSION_ID = "default";
 
+/**
+ * Atoll: the per-sandbox secret the control plane sends on every agent request. The agent only
+ * ever holds its SHA-256 (hex), handed over in AGENT_KEY_VERIFIER_ENV, so nothing inside the
+ * sandbox stores the secret itself (docs/security.md, "Agent access").
+ */
+export const AGENT_KEY_HEADER = "x-atoll-agent-key";
+export const AGENT_KEY_VERIFIER_ENV = "ATOLL_AGENT_KEY_SHA256";
+
 export interface SessionRequest {
   sessionId?: string;
 }
