@@ -5,11 +5,15 @@ import { after, before, describe, test } from "node:test";
 import assert from "node:assert/strict";
 import { disposeDriver, newDriver, sh, spec } from "./driver-helpers.js";
 import type { OciDriver } from "../../packages/server/src/drivers/oci/index.js";
+import type { SandboxEndpoint } from "../../packages/server/src/drivers/types.js";
+import { AGENT_KEY_HEADER } from "@atoll/protocol";
 
 const STARTUP = "{ env; echo adj=$(cat /proc/self/oom_score_adj); } >/tmp/startup.out; exec sleep 600";
 
-async function agent(host: string, method: string, route: string, body?: unknown): Promise<any> {
-  const r = await fetch(`http://${host}:3000${route}`, { method, headers: body ? { "content-type": "application/json" } : {}, body: body ? JSON.stringify(body) : undefined });
+async function agent(ep: SandboxEndpoint, method: string, route: string, body?: unknown): Promise<any> {
+  const headers: Record<string, string> = { [AGENT_KEY_HEADER]: ep.agentKey ?? "" };
+  if (body) headers["content-type"] = "application/json";
+  const r = await fetch(`http://${ep.host}:${ep.agentPort}${route}`, { method, headers, body: body ? JSON.stringify(body) : undefined });
   const j = await r.json();
   if (r.status !== 200) throw new Error(`${route} → ${r.status} ${JSON.stringify(j)}`);
   return j;
@@ -19,12 +23,12 @@ const atollNames = (env: string) => env.split("\n").map((l) => l.split("=")[0]!)
 
 describe("agent hardening in a real sandbox", () => {
   let d: OciDriver;
-  let host: string;
+  let host: SandboxEndpoint;
   before(async () => {
     d = newDriver();
     await d.init();
     const s = await d.start(spec("harden", { limits: { cpu: 1, memoryMiB: 160, pids: 512, diskMiB: 256 }, startup: STARTUP, env: { USER_VAR: "u" } }));
-    host = s.endpoint!.host;
+    host = s.endpoint!;
   });
   after(async () => {
     await disposeDriver(d);

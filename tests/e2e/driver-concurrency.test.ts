@@ -19,7 +19,7 @@ test("two drivers start and destroy sandboxes in parallel without collisions or 
     const hosts = started.slice(0, 6).map((s) => s.endpoint!.host);
     assert.equal(new Set(hosts).size, 6, `distinct addresses: ${hosts}`);
     assert.equal(started[6]!.endpoint!.host, started[0]!.endpoint!.host);
-    for (const h of hosts) assert.equal((await agentVersion(h)).status, 200);
+    for (const s of started.slice(0, 6)) assert.equal((await agentVersion(s.endpoint!)).status, 200);
     const res = [...ids.map((id) => a.resources(id)), ...ids.map((id) => b.resources(id))];
     assert.equal(new Set(res.map((r) => r.netns)).size, 6);
     assert.equal(new Set(res.map((r) => r.container)).size, 6);

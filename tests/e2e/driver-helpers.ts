@@ -6,16 +6,20 @@ import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { createOciDriver, type OciDriver, type OciDriverConfig } from "../../packages/server/src/drivers/oci/index.js";
-import type { SandboxSpec } from "../../packages/server/src/drivers/types.js";
+import type { SandboxEndpoint, SandboxSpec } from "../../packages/server/src/drivers/types.js";
+import { AGENT_KEY_HEADER } from "@atoll/protocol";
 
 export const BASE_IMAGE = process.env.ATOLL_BASE_IMAGE ?? "/var/lib/atoll/images/base/current/rootfs";
+/** ATOLL_BRIDGE / ATOLL_SUBNET select another bridge for a test run, as they do for the server. */
+export const BRIDGE = process.env.ATOLL_BRIDGE || "atoll0";
+export const SUBNET = process.env.ATOLL_SUBNET || undefined;
 
 export function tempDataDir(): string {
   return mkdtempSync(path.join(os.tmpdir(), "atoll-drv-"));
 }
 
 export function newDriver(over: Partial<OciDriverConfig> = {}): OciDriver {
-  return createOciDriver({ dataDir: over.dataDir ?? tempDataDir(), baseImage: BASE_IMAGE, poolSize: 0, ...over });
+  return createOciDriver({ dataDir: over.dataDir ?? tempDataDir(), baseImage: BASE_IMAGE, poolSize: 0, bridge: BRIDGE, subnet: SUBNET, ...over });
 }
 
 export function spec(id: string, over: Partial<SandboxSpec> = {}): SandboxSpec {
@@ -39,8 +43,9 @@ export function canConnect(host: string, port: number, ms = 1000): Promise<boole
   });
 }
 
-export async function agentVersion(host: string): Promise<{ status: number; body: any }> {
-  const r = await fetch(`http://${host}:3000/api/version`);
+/** GET /api/version on a sandbox's agent, with its key (this process runs with the driver's group). */
+export async function agentVersion(ep: SandboxEndpoint): Promise<{ status: number; body: any }> {
+  const r = await fetch(`http://${ep.host}:${ep.agentPort}/api/version`, { headers: { [AGENT_KEY_HEADER]: ep.agentKey ?? "" } });
   return { status: r.status, body: await r.json() };
 }
 
@@ -63,9 +68,9 @@ export function leftovers(res: ReturnType<OciDriver["resources"]>): string[] {
     if (existsSync(p)) out.push(`cgroup ${p}`);
   }
   if (existsSync(res.dir)) out.push(`dir ${res.dir}`);
-  if (res.ip && existsSync(`/run/atoll/ipam/atoll0/${res.ip}`)) out.push(`ip ${res.ip}`);
+  if (res.ip && existsSync(`/run/atoll/ipam/${BRIDGE}/${res.ip}`)) out.push(`ip ${res.ip}`);
   // permanent neighbour entry (only while nobody holds the address again)
-  else if (res.ip && execFileSync("ip", ["neigh", "show", res.ip, "dev", "atoll0"], { encoding: "utf8" }).includes("PERMANENT")) out.push(`neigh ${res.ip}`);
+  else if (res.ip && execFileSync("ip", ["neigh", "show", res.ip, "dev", BRIDGE], { encoding: "utf8" }).includes("PERMANENT")) out.push(`neigh ${res.ip}`);
   return out;
 }
 

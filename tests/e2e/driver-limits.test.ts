@@ -5,14 +5,15 @@ import assert from "node:assert/strict";
 import { readFileSync, statSync } from "node:fs";
 import { agentVersion, disposeDriver, newDriver, sh, spec } from "./driver-helpers.js";
 import type { OciDriver } from "../../packages/server/src/drivers/oci/index.js";
+import type { SandboxEndpoint } from "../../packages/server/src/drivers/types.js";
 
 describe("oci driver limits", () => {
   let d: OciDriver;
-  let neighbour: string;
+  let neighbour: SandboxEndpoint;
   before(async () => {
     d = newDriver();
     await d.init();
-    neighbour = (await d.start(spec("lim-n"))).endpoint!.host;
+    neighbour = (await d.start(spec("lim-n"))).endpoint!;
   });
   after(async () => {
     await disposeDriver(d);
@@ -44,7 +45,7 @@ describe("oci driver limits", () => {
     assert.match(r.out, /exit=137/, r.out);
     assert.ok(!r.out.includes("survived"));
     // The OOM killer may pick the agent too (same oom_score_adj as user processes); entry.sh restarts it.
-    assert.equal(await answersWithin(s.endpoint!.host, 10_000), true, "agent answers (again)");
+    assert.equal(await answersWithin(s.endpoint!, 10_000), true, "agent answers (again)");
     assert.equal((await agentVersion(neighbour)).status, 200, "neighbour still answers");
     assert.equal((await d.inspect("lim-mem")).state, "running");
     await d.destroy("lim-mem");
@@ -88,10 +89,10 @@ describe("oci driver limits", () => {
   });
 });
 
-async function answersWithin(host: string, ms: number): Promise<boolean> {
+async function answersWithin(ep: SandboxEndpoint, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
-    const ok = await agentVersion(host).then((v) => v.status === 200).catch(() => false);
+    const ok = await agentVersion(ep).then((v) => v.status === 200).catch(() => false);
     if (ok) return true;
     await new Promise((r) => setTimeout(r, 50));
   }

@@ -25,7 +25,7 @@ describe("oci driver pool", () => {
     const ms = performance.now() - t;
     assert.equal(s.state, "running");
     assert.ok(ms < 250, `claim took ${ms.toFixed(1)} ms (a cold start takes 250+ ms)`);
-    assert.equal((await agentVersion(s.endpoint!.host)).status, 200);
+    assert.equal((await agentVersion(s.endpoint!)).status, 200);
     assert.equal(d.resources("pool-a").name.startsWith("_pool-"), true, "served from the pool");
     assert.deepEqual(await d.list(), ["pool-a"]);
     assert.equal((await d.inspect("pool-a")).state, "running");
@@ -41,7 +41,7 @@ describe("oci driver pool", () => {
     assert.equal(d.resources("pool-b").name, "pool-b");
     const r = await sh(d, "pool-b", "echo $FOO");
     assert.equal(r.out, "bar\n");
-    assert.equal((await agentVersion(s.endpoint!.host)).status, 200);
+    assert.equal((await agentVersion(s.endpoint!)).status, 200);
   });
 
   test("a claimed sandbox stops, restarts with its files and is destroyed without leaks", async () => {
@@ -85,7 +85,7 @@ describe("oci driver pool", () => {
     while (alive(rec.pid) && Date.now() < gone) await new Promise((r) => setTimeout(r, 10));
     const s = await d.start(spec("pool-after-death"));
     assert.equal(d.resources("pool-after-death").name, "pool-after-death", "started cold, not from the dead entry");
-    assert.equal((await agentVersion(s.endpoint!.host)).status, 200);
+    assert.equal((await agentVersion(s.endpoint!)).status, 200);
     await d.destroy("pool-after-death");
     const end = Date.now() + 10_000;
     while (existsSync(path.join(d.cfg.sandboxesDir, entry)) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));

@@ -24,7 +24,7 @@ describe("oci driver lifecycle", () => {
     const s = await d.start(spec("life-a"));
     assert.equal(s.state, "running");
     assert.ok(s.endpoint?.host.startsWith("10.203."));
-    const v = await agentVersion(s.endpoint!.host);
+    const v = await agentVersion(s.endpoint!);
     assert.equal(v.status, 200);
     assert.equal(v.body.success, true);
     const i = await d.inspect("life-a");
@@ -133,7 +133,7 @@ describe("oci driver with runc", () => {
     try {
       await d.init();
       const s = await d.start(spec("runc-a"));
-      assert.equal((await agentVersion(s.endpoint!.host)).status, 200);
+      assert.equal((await agentVersion(s.endpoint!)).status, 200);
       assert.match((await sh(d, "runc-a", "cat /proc/self/uid_map")).out, new RegExp(`0\\s+${d.resources("runc-a").rootUid}\\s+65536`));
       await d.pause("runc-a");
       assert.equal((await d.inspect("runc-a")).state, "paused");
@@ -198,7 +198,7 @@ describe("oci driver settings and failures", () => {
     const s = await d.start(spec("no-egress", { egress: false }));
     const rules = () => execFileSync("iptables", ["-w", "-S", "ATOLL-EGRESS"], { encoding: "utf8" });
     assert.ok(rules().includes(`-A ATOLL-EGRESS -s ${s.endpoint!.host}/32 -j DROP`));
-    assert.equal((await agentVersion(s.endpoint!.host)).status, 200, "the host still reaches it");
+    assert.equal((await agentVersion(s.endpoint!)).status, 200, "the host still reaches it");
     await d.stop("no-egress");
     assert.ok(!rules().includes(`${s.endpoint!.host}/32`));
     await d.destroy("no-egress");

@@ -271,7 +271,7 @@ export async function exec(atoll: Atoll, id: string, command: string, extra: Rec
 /** Host-side names of a sandbox's resources (oci driver), read from its data dir without starting anything. */
 export async function hostResources(dataDir: string, id: string) {
   const { createOciDriver } = await import("../../packages/server/src/drivers/oci/index.js");
-  const d = createOciDriver({ dataDir, poolSize: 0 });
+  const d = createOciDriver({ dataDir, poolSize: 0, bridge: process.env.ATOLL_BRIDGE || undefined, subnet: process.env.ATOLL_SUBNET || undefined });
   return { ...d.resources(id), runtimeRoot: d.cfg.runtimeRoot };
 }
 

@@ -32,7 +32,7 @@ const execBody = (file: string) => JSON.stringify({ command: `touch ${file}` });
 
 test("no key or a wrong key: 401 AGENT_UNAUTHORIZED, the command does not run", async () => {
   const file = `${agent.workspace}/pwned-no-key`;
-  for (const headers of [{ "content-type": "application/json" }, { "content-type": "application/json", [AGENT_KEY_HEADER]: "wrong" }, { "content-type": "application/json", [AGENT_KEY_HEADER]: "" }]) {
+  for (const headers of [{ "content-type": "application/json" }, { "content-type": "application/json", [AGENT_KEY_HEADER]: "wrong" }, { "content-type": "application/json", [AGENT_KEY_HEADER]: "" }] as Record<string, string>[]) {
     const r = await send("/api/execute", { method: "POST", headers, body: execBody(file) });
     assert.equal(r.status, 401);
     assert.equal(r.body.code, "AGENT_UNAUTHORIZED");

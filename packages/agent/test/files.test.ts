@@ -97,7 +97,7 @@ describe("files API", () => {
     assert.equal(r.body.size, png.length);
     assert.ok(Buffer.from(r.body.content, "base64").equals(png));
     // CF's SSE file stream: metadata, chunk…, complete.
-    const s = await fetch(`${agent.url}/api/read/stream`, { method: "POST", body: JSON.stringify({ path: `${ws}/img/pic.png` }) });
+    const s = await fetch(`${agent.url}/api/read/stream`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ path: `${ws}/img/pic.png` }) });
     assert.equal(s.headers.get("content-type"), "text/event-stream");
     const events = new SSEDecoder().push(await s.text()) as any[];
     assert.deepEqual(events[0], { type: "metadata", mimeType: "image/png", size: png.length, isBinary: true, encoding: "base64" });
@@ -115,7 +115,7 @@ describe("files API", () => {
   test("read/stream of text never splits a multibyte character", async () => {
     const text = "€".repeat(70_000); // 210 000 bytes: chunk boundaries fall inside characters
     fs.writeFileSync(`${ws}/euro.txt`, text);
-    const s = await fetch(`${agent.url}/api/read/stream`, { method: "POST", body: JSON.stringify({ path: `${ws}/euro.txt` }) });
+    const s = await fetch(`${agent.url}/api/read/stream`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ path: `${ws}/euro.txt` }) });
     const events = new SSEDecoder().push(await s.text()) as any[];
     assert.equal(events[0].encoding, "utf-8");
     assert.ok(events.filter((e) => e.type === "chunk").length > 1);

@@ -107,7 +107,7 @@ describe("interpreter: javascript and typescript", () => {
     const code = `const fs = require('fs'); const big = 'x'.repeat(1 << 20);
 for (let i = 1; i <= 64; i++) { process.stdout.write(big); fs.writeFileSync(${JSON.stringify(progress)}, String(i)); }
 'done'`;
-    const res = await fetch(agent.base + "/api/execute/code", { method: "POST", body: JSON.stringify({ context_id: ctx, code }) });
+    const res = await fetch(agent.base + "/api/execute/code", { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ context_id: ctx, code }) });
     const reader = res.body!.getReader();
     const first = await reader.read(); // the run has started writing
     let stalledAt = 0;

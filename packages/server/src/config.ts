@@ -21,6 +21,11 @@ export interface ServerConfig {
   baseImage: string;
   /** ATOLL_RUNTIME: OCI runtime for the oci driver (crun | runc). */
   runtime: "crun" | "runc";
+  /** ATOLL_BRIDGE / ATOLL_SUBNET: the oci driver's host bridge and its IPv4 subnet (driver defaults when unset). */
+  bridge?: string;
+  subnet?: string;
+  /** ATOLL_GROUP: host group the control plane runs with; only its members may open connections to sandboxes (default "atoll"). */
+  group?: string;
   /** ATOLL_DEFAULT_{CPU,MEMORY_MIB,PIDS,DISK_MIB}: limits of a sandbox that asks for none. */
   defaultLimits: SandboxLimits;
   /** ATOLL_MAX_{CPU,MEMORY_MIB,PIDS,DISK_MIB}: server-wide maximums; asking for more → LIMIT_EXCEEDED. */
@@ -103,6 +108,9 @@ export function configFromEnv(env: NodeJS.ProcessEnv = process.env): ServerConfi
     poolSize: num(env, "ATOLL_POOL_SIZE", 2),
     baseImage: env.ATOLL_BASE_IMAGE || path.join(dataDir, "images/base/current/rootfs"),
     runtime,
+    bridge: env.ATOLL_BRIDGE || undefined,
+    subnet: env.ATOLL_SUBNET || undefined,
+    group: env.ATOLL_GROUP || undefined,
     defaultLimits: limitsFrom(env, "ATOLL_DEFAULT", DEFAULT_LIMITS),
     maxLimits: limitsFrom(env, "ATOLL_MAX", MAX_LIMITS),
     diskReserveMiB: num(env, "ATOLL_DISK_RESERVE_MIB", 1024),

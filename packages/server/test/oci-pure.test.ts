@@ -48,9 +48,11 @@ test("macFor derives a locally administered MAC from the address", () => {
 test("buildSpec: userns mapping, limits, no swap, rlimits at most the host's, hardening on", () => {
   const spec = buildSpec({
     rootfs: "/r", hostname: "sandbox", cgroupsPath: "/atoll/x", uidBase: 100000, uidCount: 65536,
-    limits: { cpu: 0.5, memoryMiB: 256, pids: 64, diskMiB: 100 }, env: { A: "1" }, agentDir: "/agent",
-    etc: { resolv: "/e/r", hosts: "/e/h", hostname: "/e/n" }, startup: "echo hi",
+    limits: { cpu: 0.5, memoryMiB: 256, pids: 64, diskMiB: 100 }, env: { A: "1", ATOLL_AGENT_KEY_SHA256: "mine" }, agentDir: "/agent",
+    etc: { resolv: "/e/r", hosts: "/e/h", hostname: "/e/n" }, startup: "echo hi", agentKeyVerifier: "ab".repeat(32),
   }) as any;
+  // the driver's verifier wins over a user env var of the same name
+  assert.deepEqual(spec.process.env.filter((e: string) => e.startsWith("ATOLL_AGENT_KEY_SHA256=")), [`ATOLL_AGENT_KEY_SHA256=${"ab".repeat(32)}`]);
   assert.deepEqual(spec.linux.uidMappings, [{ containerID: 0, hostID: 100000, size: 65536 }]);
   assert.equal(spec.linux.resources.memory.limit, 256 * 2 ** 20);
   assert.equal(spec.linux.resources.memory.swap, 256 * 2 ** 20);

@@ -1,15 +1,18 @@
 // ANY /v1/sandboxes/:id/api/* → the sandbox agent's /api/*. Streams both ways with backpressure
 // (pipe), never buffers, keeps pooled keep-alive connections per sandbox, drops the caller's
-// Authorization header, and aborts the upstream request when the caller goes away.
+// credentials (Authorization, Proxy-Authorization, Cookie) and Origin (the agent refuses requests
+// carrying one: they come from browsers), adds the sandbox's agent key, and aborts the upstream
+// request when the caller goes away.
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
-import { AtollError, ErrorCode, assertSandboxId } from "@atoll/protocol";
+import { AGENT_KEY_HEADER, AtollError, ErrorCode, assertSandboxId } from "@atoll/protocol";
 import type { SandboxRuntime } from "../contracts.js";
 import type { SandboxEndpoint } from "../drivers/types.js";
 import { replyError, type ApiRoute } from "../http.js";
+import { agentHeaders } from "../sandboxes/agent-auth.js";
 import { MAX_RECORDED_BODY, RECORDED_PATHS } from "../sandboxes/agent-state.js";
 
 /** Request headers that belong to one hop (or to the caller) and are not passed on. */
-const DROP_REQ = new Set(["authorization", "host", "connection", "keep-alive", "proxy-authorization", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
+const DROP_REQ = new Set(["authorization", "host", "connection", "keep-alive", "proxy-authorization", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade", "origin", "cookie", AGENT_KEY_HEADER]);
 const DROP_RES = new Set(["connection", "keep-alive", "proxy-authenticate", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade"]);
 
 /** Keep-alive connection pools, one http.Agent per sandbox endpoint. */
@@ -48,7 +51,7 @@ function requestHeaders(req: IncomingMessage, ep: SandboxEndpoint): http.Outgoin
     out[k] = prev === undefined ? raw[i + 1]! : Array.isArray(prev) ? [...prev, raw[i + 1]!] : [String(prev), raw[i + 1]!];
   }
   out.host = `${ep.host}:${ep.agentPort}`;
-  return out;
+  return agentHeaders(ep, out);
 }
 
 function responseHeaders(up: IncomingMessage): string[] {

@@ -28,6 +28,11 @@ export interface SandboxEndpoint {
   host: string;
   /** The agent's port (3000). Servers inside listen on other ports of the same host. */
   agentPort: number;
+  /**
+   * The sandbox's agent key, sent in AGENT_KEY_HEADER on every call to the agent and never to any
+   * other port. Fresh for every start of the sandbox; the agent holds only its SHA-256.
+   */
+  agentKey?: string;
 }
 
 /** Resource usage of a running sandbox, from its cgroup and disk (for metrics and the dashboard). */

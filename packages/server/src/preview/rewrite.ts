@@ -3,8 +3,9 @@
 // the front door vouches for.
 //
 // Dropped: inbound X-Forwarded-*, Forwarded, X-Real-IP (clients cannot forge them), X-Atoll-*
-// (control-plane fields, e.g. the preview token), and "Authorization: Bearer <the Atoll API key>"
-// (any other Authorization is the app's own and passes through). Host becomes localhost:<port>,
+// (control-plane fields, e.g. the preview token), and any Authorization or Proxy-Authorization
+// field that carries the Atoll API key anywhere in its value ("Bearer <key>", a comma-separated
+// list with the key in it, a quoted key); any other Authorization is the app's own and passes. Host becomes localhost:<port>,
 // like Cloudflare's proxy does (dev servers such as Vite accept it); the public host is in
 // X-Forwarded-Host.
 import type { RequestHead } from "./head.js";
@@ -13,7 +14,23 @@ import { secretEquals } from "../ports/tokens.js";
 /** Whether a client header may be forwarded to a sandbox (lower-case name). */
 export function keepHeader(lower: string, value: string, apiKey: string): boolean {
   if (DROP.has(lower) || lower.startsWith("x-atoll-")) return false;
-  return !(lower === "authorization" && isAtollAuthorization(value, apiKey));
+  if (lower === "authorization" || lower === "proxy-authorization") return !carriesApiKey(value, apiKey);
+  return true;
+}
+
+/**
+ * True when one of the credentials in an Authorization-style value is the API key: the value is
+ * split at list commas and scheme/parameter spaces, quotes are removed, and every piece is compared
+ * in constant time (so "Basic x, Bearer <key>" and "Bearer <key>, Basic x" both count).
+ */
+export function carriesApiKey(value: string, apiKey: string): boolean {
+  if (apiKey.length === 0) return false;
+  let found = false;
+  for (const part of value.split(/[\s,]+/)) {
+    const v = part.replace(/^["']+|["']+$/g, "");
+    if (v.length > 0 && secretEquals(v, apiKey)) found = true;
+  }
+  return found;
 }
 
 const DROP = new Set(["host", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto", "x-forwarded-port", "x-forwarded-prefix", "forwarded", "x-real-ip"]);

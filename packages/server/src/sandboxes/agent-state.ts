@@ -4,6 +4,7 @@
 import http from "node:http";
 import { ENV_BOUNDS, envBytes } from "@atoll/protocol";
 import type { SandboxEndpoint } from "../drivers/types.js";
+import { agentHeaders } from "./agent-auth.js";
 import type { Logger } from "../log.js";
 import type { SessionSpec, Stores } from "../store/index.js";
 
@@ -116,7 +117,7 @@ export class AgentStateRecorder {
 function post(ep: SandboxEndpoint, path: string, body: SessionSpec): Promise<number> {
   const data = JSON.stringify(body);
   return new Promise((resolve, reject) => {
-    const req = http.request({ host: ep.host, port: ep.agentPort, path, method: "POST", headers: { "content-type": "application/json", "content-length": Buffer.byteLength(data) }, timeout: 10_000 }, (res) => {
+    const req = http.request({ host: ep.host, port: ep.agentPort, path, method: "POST", headers: agentHeaders(ep, { "content-type": "application/json", "content-length": Buffer.byteLength(data) }), timeout: 10_000 }, (res) => {
       res.resume();
       res.on("end", () => resolve(res.statusCode ?? 0));
     });

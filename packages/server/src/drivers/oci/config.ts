@@ -55,6 +55,11 @@ export interface OciDriverConfig {
   runDir?: string;
   /** Print how long each step of a sandbox start took to stderr (ATOLL_OCI_TRACE=1). */
   trace?: boolean;
+  /**
+   * Host group the driver's process switches to at init (created if missing, default "atoll"). The
+   * host firewall lets only sockets of this group open connections to sandbox addresses (host.ts).
+   */
+  group?: string;
 }
 
 export const DEFAULT_LIMITS: SandboxLimits = { cpu: 1, memoryMiB: 1024, pids: 512, diskMiB: 2048 };
@@ -81,6 +86,7 @@ export interface ResolvedConfig {
   diskOvercommit: number;
   runDir: string;
   trace: boolean;
+  group: string;
   /** Short hash of the data dir: makes container/netns/cgroup names unique per host. */
   tag: string;
   sandboxesDir: string;
@@ -117,6 +123,7 @@ export function resolveConfig(c: OciDriverConfig): ResolvedConfig {
     diskOvercommit: c.diskOvercommit ?? 1,
     runDir,
     trace: c.trace ?? false,
+    group: c.group ?? "atoll",
     tag,
     sandboxesDir: path.join(dataDir, "sandboxes"),
     runtimeRoot: path.join(runDir, `rt-${tag}-${runtime}`),

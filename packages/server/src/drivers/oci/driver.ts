@@ -65,7 +65,10 @@ export class OciDriver implements Driver {
       }
     }
     privateDir(cfg.sandboxesDir);
-    await ensureHost(cfg);
+    // This process (and what it spawns) runs with the control plane's group from here on: the host
+    // firewall lets only that group connect to sandboxes (host.ts). Supplementary groups are kept.
+    const gid = await ensureHost(cfg);
+    if (process.getegid!() !== gid) process.setgid!(gid);
     prepareMountRoot(cfg.runDir);
     await idmapHelper(cfg.runDir); // fails here, clearly, when it cannot be built
     // Addresses this data dir holds for sandboxes whose netns is gone (crash) go back to the pool.
@@ -137,7 +140,7 @@ export class OciDriver implements Driver {
   }
 
   private running(rec: SandboxRecord, pid?: number, state: "running" | "paused" = "running"): DriverSandbox {
-    return { id: rec.id ?? rec.name, state, endpoint: { host: rec.ip!, agentPort: AGENT_PORT }, pid };
+    return { id: rec.id ?? rec.name, state, endpoint: { host: rec.ip!, agentPort: AGENT_PORT, agentKey: rec.agentKey }, pid };
   }
 
   async start(spec: SandboxSpec): Promise<DriverSandbox> {

@@ -1,6 +1,8 @@
 // Host preparation, idempotent and safe to run from several control planes at once:
 // cgroup v1 hugetlb mount (crun needs it on hybrid hosts), IPv4 forwarding, the bridge,
-// and the firewall chains that isolate sandboxes from the host and from each other.
+// the firewall chains that isolate sandboxes from the host and from each other, and the
+// control plane's group: only sockets of that group may open connections to sandbox addresses
+// (ATOLL-OUTPUT; docs/security.md "Agent access" says why a group and not a uid or cgroup).
 import { existsSync, mkdirSync, readFileSync, writeFileSync, openSync, closeSync, unlinkSync } from "node:fs";
 import path from "node:path";
 import { run } from "./exec.js";
@@ -13,6 +15,7 @@ export function chains(bridge: string) {
   const sfx = bridge === "atoll0" ? "" : `-${bridge}`.slice(0, 12);
   return {
     input: `ATOLL-INPUT${sfx}`,
+    output: `ATOLL-OUTPUT${sfx}`,
     forward: `ATOLL-FORWARD${sfx}`,
     egress: `ATOLL-EGRESS${sfx}`,
     nat: `ATOLL-POSTROUTING${sfx}`,
@@ -83,7 +86,22 @@ async function ensureBridge(cfg: ResolvedConfig): Promise<void> {
   await run("ip", ["link", "set", br, "up"]);
 }
 
-async function ensureFirewall(cfg: ResolvedConfig): Promise<void> {
+/** The gid of `name`, creating it as a system group when missing (idempotent, race-tolerant). */
+export async function ensureGroup(name: string): Promise<number> {
+  const lookup = async () => {
+    const r = await run("getent", ["group", name], { allowFail: true });
+    const gid = Number(r.stdout.split(":")[2]);
+    return r.code === 0 && Number.isInteger(gid) ? gid : undefined;
+  };
+  const have = await lookup();
+  if (have !== undefined) return have;
+  await run("groupadd", ["--system", name], { allowFail: true }); // another process may have won the race
+  const gid = await lookup();
+  if (gid === undefined) throw new Error(`Cannot create host group ${name} (groupadd --system ${name})`);
+  return gid;
+}
+
+async function ensureFirewall(cfg: ResolvedConfig, gid: number): Promise<void> {
   const br = cfg.bridge;
   const c = chains(br);
   const sn = parseSubnet(cfg.subnet);
@@ -92,7 +110,11 @@ async function ensureFirewall(cfg: ResolvedConfig): Promise<void> {
   const filter = [
     "*filter",
     `:${c.input} - [0:0]`,
+    `:${c.output} - [0:0]`,
     `:${c.forward} - [0:0]`,
+    // host -> sandbox: only the control plane's group opens connections (agent, preview proxy, probes);
+    // any other host process, a browser or another user included, is refused at connect()
+    `-A ${c.output} -o ${br} -m conntrack --ctstate NEW -m owner ! --gid-owner ${gid} -j REJECT --reject-with icmp-admin-prohibited`,
     // sandbox -> host: only replies to connections the host opened (the control plane talking to agents)
     `-A ${c.input} -i ${br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
     `-A ${c.input} -i ${br} -j DROP`,
@@ -122,6 +144,7 @@ async function ensureFirewall(cfg: ResolvedConfig): Promise<void> {
   await run("iptables-restore", ["-w", "--noflush"], { input: filter });
   const jumps: [string, string, string][] = [
     ["filter", "INPUT", c.input],
+    ["filter", "OUTPUT", c.output],
     ["filter", "FORWARD", c.forward],
     ["nat", "POSTROUTING", c.nat],
   ];
@@ -134,13 +157,19 @@ async function ensureFirewall(cfg: ResolvedConfig): Promise<void> {
   if (has6.code === 1) await run("ip6tables", ["-w", "-I", "INPUT", "1", "-i", br, "-j", "DROP"], { allowFail: true });
 }
 
-/** Prepares everything host-global. Safe to call concurrently from several processes. */
-export async function ensureHost(cfg: ResolvedConfig): Promise<void> {
-  await withHostLock(cfg.runDir, async () => {
+/**
+ * Prepares everything host-global. Safe to call concurrently from several processes. Returns the
+ * gid of the control plane's group, which the caller must switch to (process.setgid) before it
+ * opens any connection to a sandbox.
+ */
+export async function ensureHost(cfg: ResolvedConfig): Promise<number> {
+  return withHostLock(cfg.runDir, async () => {
     await ensureHugetlb();
     writeFileSync("/proc/sys/net/ipv4/ip_forward", "1");
+    const gid = await ensureGroup(cfg.group);
     await ensureBridge(cfg);
-    await ensureFirewall(cfg);
+    await ensureFirewall(cfg, gid);
+    return gid;
   });
 }
 

@@ -2,6 +2,7 @@
 // under internal names "_pool-xxxx". A start() of a new id whose spec matches claims one (a symlink
 // sandboxes/<id> -> _pool-xxxx plus the id in its state file) and the pool refills in the background.
 import { randomBytes } from "node:crypto";
+import { AGENT_KEY_HEADER } from "@atoll/protocol";
 import { EventEmitter } from "node:events";
 import { existsSync, readdirSync, realpathSync, symlinkSync } from "node:fs";
 import { privateDir } from "../../private-files.js";
@@ -124,7 +125,7 @@ export class WarmPool extends EventEmitter {
       await bringUp(this.ctx, rec);
       layout.write(rec);
     });
-    await warmUp(rec.ip!);
+    await warmUp(rec.ip!, rec.agentKey!);
     if (this.closed) {
       await this.lock.run(name, () => wipe(this.ctx, rec));
       return;
@@ -183,11 +184,11 @@ export class WarmPool extends EventEmitter {
  * One throwaway command through the agent: creates its default shell session and warms the exec
  * path, so the claimer's first exec costs what a warm one does (≈ 40-100 ms less). Best effort.
  */
-async function warmUp(ip: string): Promise<void> {
+async function warmUp(ip: string, key: string): Promise<void> {
   try {
     const r = await fetch(`http://${ip}:${AGENT_PORT}/api/execute`, {
       method: "POST",
-      headers: { "content-type": "application/json" },
+      headers: { "content-type": "application/json", [AGENT_KEY_HEADER]: key },
       body: JSON.stringify({ command: "true" }),
       signal: AbortSignal.timeout(5000),
     });

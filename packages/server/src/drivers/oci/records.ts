@@ -28,6 +28,11 @@ export interface SandboxRecord {
   seeded?: boolean;
   /** Address while running (also held in the host-global IPAM). */
   ip?: string;
+  /**
+   * The agent key of the running instance (new on every start; see types.ts SandboxEndpoint). Kept
+   * here so a restarted control plane can talk to the sandboxes it adopts: this file is 0600.
+   */
+  agentKey?: string;
   /** Host pid of the sandbox's init while running (cheap liveness check for pool claims). */
   pid?: number;
   /** Pool entries: pid of the control plane that owns them (stale entries of dead pids are reaped). */
@@ -96,7 +101,7 @@ export class Layout {
     }
   }
 
-  /** Atomic write (tmp + rename) so a crash never leaves half a state file; 0600 (env secrets). */
+  /** Atomic write (tmp + rename) so a crash never leaves half a state file; 0600 (env secrets, the agent key). */
   write(rec: SandboxRecord): void {
     writePrivateFile(this.stateFile(rec.name), JSON.stringify(rec, null, 1));
   }

@@ -1,8 +1,9 @@
 // Bringing one sandbox up and down: disk -> overlay -> netns -> config.json -> runtime -> agent.
+import { createHash, randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, chmodSync, chownSync, openSync, readSync, closeSync, fstatSync } from "node:fs";
 import net from "node:net";
 import path from "node:path";
-import { AtollError, ErrorCode } from "@atoll/protocol";
+import { AGENT_KEY_HEADER, AtollError, ErrorCode } from "@atoll/protocol";
 import { freeBytes, hostDiskFull, isDiskFull } from "../../disk-full.js";
 import type { DiskBudget } from "./capacity.js";
 import type { ResolvedConfig } from "./config.js";
@@ -94,8 +95,11 @@ function ensureWorkspace(ctx: Ctx, lower: string, upper: string) {
 }
 
 
-/** Polls the agent (TCP connect + HTTP request) until it answers, the container dies, or the deadline passes. */
-async function waitForAgent(ip: string, pid: number, deadline: number): Promise<void> {
+/**
+ * Polls the agent (TCP connect + HTTP request with the key) until it answers 200, the container
+ * dies, or the deadline passes. A 401 (wrong key) keeps polling and ends in a start failure.
+ */
+async function waitForAgent(ip: string, key: string, pid: number, deadline: number): Promise<void> {
   let n = 0;
   for (;;) {
     // TCP connect, then one HTTP request on the same socket: ready = the agent answers HTTP.
@@ -105,9 +109,9 @@ async function waitForAgent(ip: string, pid: number, deadline: number): Promise<
       const done = (v: boolean) => { if (settled) return; settled = true; s.destroy(); resolve(v); };
       s.once("connect", () => {
         s.setTimeout(2000);
-        s.write(`GET /api/version HTTP/1.1\r\nHost: ${ip}\r\nConnection: close\r\n\r\n`);
+        s.write(`GET /api/version HTTP/1.1\r\nHost: ${ip}\r\n${AGENT_KEY_HEADER}: ${key}\r\nConnection: close\r\n\r\n`);
       });
-      s.once("data", (d: Buffer) => done(d.subarray(0, 7).toString("latin1") === "HTTP/1."));
+      s.once("data", (d: Buffer) => done(/^HTTP\/1\.[01] 200 /.test(d.subarray(0, 13).toString("latin1"))));
       s.once("error", () => done(false));
       s.once("end", () => done(false));
       s.setTimeout(200, () => done(false));
@@ -169,6 +173,8 @@ export async function bringUp(ctx: Ctx, rec: SandboxRecord): Promise<string> {
     // the sandbox's own cgroup subtree, handed to its root for the agent's job tracking
     const cgJobs = cgroupLayout();
     prepareDelegation(cgJobs, layout.cgroupsPath(name), rootHostUid(rec)!);
+    // A fresh agent key for every start: a key read from an earlier instance opens nothing now.
+    rec.agentKey = randomBytes(32).toString("base64url");
     const spec = buildSpec({
       rootfs: layout.rootfs(name),
       hostname: HOSTNAME,
@@ -184,6 +190,7 @@ export async function bringUp(ctx: Ctx, rec: SandboxRecord): Promise<string> {
       // the host node is checked against the base image; other templates use their own node
       agentNode: rec.rootfs === ctx.agentNodeRootfs ? ctx.agentNode : undefined,
       cgroupJobs: cgJobs,
+      agentKeyVerifier: createHash("sha256").update(rec.agentKey, "utf8").digest("hex"),
     });
     writePrivateFile(path.join(layout.dir(name), "config.json"), JSON.stringify(spec)); // holds the env: 0600
     const sn = parseSubnet(cfg.subnet);
@@ -206,7 +213,7 @@ export async function bringUp(ctx: Ctx, rec: SandboxRecord): Promise<string> {
     const r = await ctx.runtime.start(container);
     if (r.code !== 0) throw new Error(`${cfg.runtime} start exited ${r.code}: ${r.stderr.trim()}`);
     trace("runtime");
-    await waitForAgent(ip, pid, Date.now() + cfg.startTimeoutMs);
+    await waitForAgent(ip, rec.agentKey, pid, Date.now() + cfg.startTimeoutMs);
     trace("agent");
     return ip;
   } catch (e) {
@@ -262,6 +269,7 @@ export async function tearDown(ctx: Ctx, rec: SandboxRecord, opts: { container?:
     ctx.ipam.release(ip, layout.ipOwner(name));
     rec.ip = undefined;
     rec.pid = undefined;
+    rec.agentKey = undefined;
     // also on a full host disk (in place): a stale address and pid would make the next start take
     // this dead sandbox for a running one; destroy must work when nothing else does
     if (existsSync(layout.dir(name))) layout.writeEvenIfFull(rec);

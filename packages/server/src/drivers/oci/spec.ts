@@ -1,7 +1,7 @@
 // OCI runtime spec (config.json) for one sandbox. Written so crun/runc work on hybrid cgroup v1
 // and on pure cgroup v2 hosts (the runtime maps memory/pids/cpu to whichever is present).
 import { readFileSync } from "node:fs";
-import type { SandboxLimits } from "@atoll/protocol";
+import { AGENT_KEY_VERIFIER_ENV, type SandboxLimits } from "@atoll/protocol";
 import { delegatedMounts, type CgroupLayout } from "./cgroup-delegate.js";
 import { seccompProfile } from "./seccomp.js";
 
@@ -22,6 +22,8 @@ export interface SpecInput {
   agentNode?: string;
   /** Cgroup layout whose sandbox directories are delegated to the sandbox's root (cgroup-delegate.ts); "none" or absent: none. */
   cgroupJobs?: CgroupLayout;
+  /** SHA-256 (hex) of the agent key: the only form of the key the sandbox ever holds. */
+  agentKeyVerifier: string;
 }
 
 // Docker's default capability set minus CAP_NET_RAW: no packet sockets, so a sandbox cannot forge
@@ -61,6 +63,8 @@ export function buildSpec(s: SpecInput): Record<string, unknown> {
     TERM: "xterm-256color",
     ...s.env,
     ATOLL_WORKDIR: s.workdir ?? "/workspace",
+    // after the user's env: a sandbox's envVars cannot replace it (the agent ignores its dev switch when it is set)
+    [AGENT_KEY_VERIFIER_ENV]: s.agentKeyVerifier,
   };
   if (s.startup) env.ATOLL_STARTUP = s.startup;
   if (s.agentNode) env.ATOLL_AGENT_NODE = "/opt/atoll/bin/node";
