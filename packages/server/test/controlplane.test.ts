@@ -168,6 +168,19 @@ test("forwarder: path and query kept, Authorization dropped, env passed via spec
   assert.equal(nf.body.code, "NOT_FOUND");
 });
 
+test("forwarder: sends the sandbox's agent key; the caller's credentials, Origin and own key header never reach the agent", async () => {
+  const { call } = await boot();
+  await call("PUT", "/v1/sandboxes/fw-key", {});
+  const r = await call("GET", "/v1/sandboxes/fw-key/api/headers", undefined, {
+    "proxy-authorization": "Bearer k-test", origin: "http://evil.example", cookie: "session=1", "x-atoll-agent-key": "forged",
+  });
+  assert.equal(r.status, 200);
+  const key = driver.boxes.get("fw-key")?.agentKey;
+  assert.ok(key && key.length > 0);
+  assert.equal(r.body.headers["x-atoll-agent-key"], key, "the control plane's key, not the caller's");
+  for (const h of ["authorization", "proxy-authorization", "origin", "cookie"]) assert.equal(r.body.headers[h], undefined, h);
+});
+
 test("forwarder streams 64 MiB both ways intact", async () => {
   const { url, app, call } = await boot();
   await call("PUT", "/v1/sandboxes/fw-big", {});

@@ -1,6 +1,7 @@
 // An in-process Driver for control-plane unit tests: each "sandbox" is a small loopback HTTP
 // server with test routes (echo, SSE, hang, headers). Real-sandbox behaviour is covered by
 // tests/e2e; this isolates the manager, lifecycle and forwarder and makes them observable.
+import { randomBytes } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -13,6 +14,8 @@ interface FakeBox {
   port?: number;
   /** Requests to /api/hang whose client side was closed. */
   aborted: number;
+  /** The agent key of the current instance (new on every start, like the oci driver's). */
+  agentKey?: string;
   /** Bodies of POST /api/session/create received, across restarts. */
   sessionCreates: Record<string, unknown>[];
 }
@@ -40,6 +43,7 @@ export class FakeDriver implements Driver {
     if (box.state !== "running") {
       box.server = await listen(box);
       box.port = (box.server.address() as AddressInfo).port;
+      box.agentKey = randomBytes(16).toString("hex");
       box.state = "running";
     }
     return this.view(spec.id);
@@ -100,7 +104,7 @@ export class FakeDriver implements Driver {
   private view(id: string): DriverSandbox {
     const box = this.boxes.get(id);
     if (!box) return { id, state: "missing" };
-    return { id, state: box.state, ...(box.state === "running" || box.state === "paused" ? { endpoint: { host: "127.0.0.1", agentPort: box.port! } } : {}) };
+    return { id, state: box.state, ...(box.state === "running" || box.state === "paused" ? { endpoint: { host: "127.0.0.1", agentPort: box.port!, agentKey: box.agentKey } } : {}) };
   }
 }
 

@@ -69,6 +69,17 @@ describe("request head", () => {
     const out = rewriteHead(h, { target: "/", port: 8080, clientIp: "10.0.0.9", publicHost: "pub", proto: "http", apiKey: "KEY" }).toString();
     assert.equal(out, "GET / HTTP/1.1\r\nHost: localhost:8080\r\nCookie: c=1\r\nX-Forwarded-For: 10.0.0.9\r\nX-Forwarded-Host: pub\r\nX-Forwarded-Proto: http\r\n\r\n");
   });
+
+  it("rewrite: the API key inside Proxy-Authorization or a multi-value Authorization is dropped; app credentials pass", () => {
+    const fields = [
+      "Proxy-Authorization: Bearer KEY", "Authorization: Basic dTpw, Bearer KEY", "Authorization: Bearer KEY, Basic dTpw",
+      'Authorization: Bearer "KEY"', "Proxy-Authorization: Basic x,Bearer KEY", "Authorization: Bearer app-token", "Proxy-Authorization: Basic dTpw",
+    ];
+    const h = parseRequestHead(B(`GET / HTTP/1.1\r\nHost: pub\r\n${fields.join("\r\n")}\r\n\r\n`))!;
+    const out = rewriteHead(h, { target: "/", port: 8080, clientIp: "10.0.0.9", publicHost: "pub", proto: "http", apiKey: "KEY" }).toString();
+    assert.ok(!out.includes("KEY"), out);
+    assert.ok(out.includes("\r\nAuthorization: Bearer app-token\r\n") && out.includes("\r\nProxy-Authorization: Basic dTpw\r\n"), out);
+  });
 });
 
 describe("chunked scanner", () => {
