@@ -4,7 +4,8 @@
 import { spawn } from "node:child_process";
 import http from "node:http";
 import { parseArgs } from "node:util";
-import { hostResources, startAtoll } from "../tests/e2e/harness.js";
+import { AGENT_KEY_HEADER } from "@atoll/protocol";
+import { agentKeyOf, hostResources, joinControlPlaneGroup, startAtoll } from "../tests/e2e/harness.js";
 
 const { values } = parseArgs({ options: { n: { type: "string", default: "500" }, warmup: { type: "string", default: "50" } } });
 const N = Number(values.n);
@@ -53,7 +54,10 @@ try {
   if (put.status !== 201) throw new Error(`PUT: ${put.status} ${JSON.stringify(put.body)}`);
   const res = await hostResources(atoll.dataDir, "bench-exec");
   const cp = () => post("127.0.0.1", atoll.port, "/v1/sandboxes/bench-exec/api/execute", { command: "true" }, { authorization: `Bearer ${atoll.apiKey}` });
-  const direct = () => post(res.ip!, 3000, "/api/execute", { command: "true" });
+  // "direct" acts as the control plane would: its group (host firewall) and the sandbox's agent key
+  joinControlPlaneGroup();
+  const key = await agentKeyOf(atoll.dataDir, "bench-exec");
+  const direct = () => post(res.ip!, 3000, "/api/execute", { command: "true" }, { [AGENT_KEY_HEADER]: key });
   const check = (r: { status: number; text: string }) => {
     if (r.status !== 200 || !r.text.includes('"exitCode":0')) throw new Error(`exec failed: ${r.status} ${r.text}`);
   };

@@ -6,6 +6,8 @@ import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { createOciDriver } from "../packages/server/src/drivers/oci/index.js";
+import type { SandboxEndpoint } from "../packages/server/src/drivers/types.js";
+import { AGENT_KEY_HEADER } from "@atoll/protocol";
 import { crunBaseline } from "./lib/crun-baseline.js";
 
 const { values } = parseArgs({ options: { n: { type: "string", default: "10" } } });
@@ -14,7 +16,7 @@ const BASE = process.env.ATOLL_BASE_IMAGE ?? "/var/lib/atoll/images/base/current
 const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * p))]!;
 const spec = (id: string) => ({ id, template: "base", rootfs: BASE, limits: { cpu: 1, memoryMiB: 1024, pids: 512, diskMiB: 2048 }, env: {} });
 const time = async (f: () => Promise<unknown>) => { const t = performance.now(); await f(); return performance.now() - t; };
-const agentUp = async (host: string) => { const r = await fetch(`http://${host}:3000/api/version`); if (r.status !== 200) throw new Error(`agent ${r.status}`); };
+const agentUp = async (ep: SandboxEndpoint) => { const r = await fetch(`http://${ep.host}:${ep.agentPort}/api/version`, { headers: { [AGENT_KEY_HEADER]: ep.agentKey ?? "" } }); if (r.status !== 200) throw new Error(`agent ${r.status}`); };
 
 const rows: [string, number[]][] = [];
 const base = await crunBaseline(BASE, 20);
@@ -26,14 +28,14 @@ try {
   await d.init();
   const cold: number[] = [], claim: number[] = [], wake: number[] = [], pause: number[] = [], resume: number[] = [], destroy: number[] = [];
   for (let i = 0; i < N; i++) {
-    cold.push(await time(async () => { const s = await d.start({ ...spec(`cold-${i}`), env: { COLD: "1" } }); await agentUp(s.endpoint!.host); }));
+    cold.push(await time(async () => { const s = await d.start({ ...spec(`cold-${i}`), env: { COLD: "1" } }); await agentUp(s.endpoint!); }));
     await d.stop(`cold-${i}`);
-    wake.push(await time(async () => { const s = await d.start({ ...spec(`cold-${i}`), env: { COLD: "1" } }); await agentUp(s.endpoint!.host); }));
+    wake.push(await time(async () => { const s = await d.start({ ...spec(`cold-${i}`), env: { COLD: "1" } }); await agentUp(s.endpoint!); }));
     pause.push(await time(() => d.pause(`cold-${i}`)));
     resume.push(await time(() => d.resume(`cold-${i}`)));
     destroy.push(await time(() => d.destroy(`cold-${i}`)));
     await d.pool.waitReady(1, 60_000);
-    claim.push(await time(async () => { const s = await d.start(spec(`warm-${i}`)); await agentUp(s.endpoint!.host); }));
+    claim.push(await time(async () => { const s = await d.start(spec(`warm-${i}`)); await agentUp(s.endpoint!); }));
     await d.destroy(`warm-${i}`);
   }
   rows.push(["cold start → agent answers", cold], ["pool claim → agent answers", claim], ["wake (stop → start)", wake],

@@ -13,7 +13,9 @@ export interface Nginx {
 
 export async function startNginx(upstream: string, port: number): Promise<Nginx> {
   const dir = mkdtempSync(path.join(os.tmpdir(), "atoll-bench-nginx-"));
+  // The worker keeps this process's group (the control plane's: only it may reach sandboxes).
   const conf = `worker_processes 1;
+user root ${process.env.ATOLL_GROUP || "atoll"};
 daemon off;
 pid ${dir}/nginx.pid;
 error_log ${dir}/error.log warn;

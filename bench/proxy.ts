@@ -4,7 +4,7 @@
 //   node --import tsx bench/proxy.ts [--seconds 5] [--rounds 2] [--conns 50]
 import { parseArgs } from "node:util";
 import { createClient, getSandbox } from "@atoll/sdk";
-import { freePort, hostResources, startAtoll } from "../tests/e2e/harness.js";
+import { freePort, hostResources, joinControlPlaneGroup, startAtoll } from "../tests/e2e/harness.js";
 import { startFixture } from "../tests/e2e/preview-helpers.js";
 import { download, wrk, wsEcho, type HttpResult, type WsResult } from "./proxy-load.js";
 import { startNginx } from "./proxy-nginx.js";
@@ -30,6 +30,8 @@ try {
   const previewHost = new URL(url).host;
   const ip = (await hostResources(atoll.dataDir, "bench-proxy")).ip!;
   step(`sandbox ip ${ip}; starting nginx`);
+  // nginx and the direct load generator reach the sandbox as the control plane does (host firewall)
+  joinControlPlaneGroup();
   nginx = await startNginx(`${ip}:${PORT}`, await freePort());
 
   type Target = { name: string; base: string; host: string };

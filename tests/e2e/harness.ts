@@ -5,7 +5,7 @@
 //   const r = await atoll.json("PUT", "/v1/sandboxes/my-box", {});   // → { status, body, headers }
 //   const res = await atoll.api("/v1/sandboxes/my-box/api/execute", { method: "POST", json: { command: "echo hi" } });
 //   await atoll.stop();   // destroys every sandbox, stops the server, removes the data dir
-import { spawn, type ChildProcess } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, existsSync } from "node:fs";
 import { createServer } from "node:net";
 import os from "node:os";
@@ -266,6 +266,25 @@ export async function exec(atoll: Atoll, id: string, command: string, extra: Rec
   // Bounded: a stuck call fails the test (and its cleanup runs) instead of hanging the run.
   const r = await atoll.json("POST", `/v1/sandboxes/${id}/api/execute`, { command, ...extra }, { signal: AbortSignal.timeout(60_000) });
   return { status: r.status, stdout: r.body?.stdout, stderr: r.body?.stderr, exitCode: r.body?.exitCode, body: r.body };
+}
+
+/**
+ * Makes this process act as the control plane towards sandboxes: joins the control plane's host
+ * group (ATOLL_GROUP, default atoll), which the host firewall requires for any connection to a
+ * sandbox address (benchmarks that reach sandboxes directly). Returns the gid.
+ */
+export function joinControlPlaneGroup(): number {
+  const name = process.env.ATOLL_GROUP || "atoll";
+  const line = execFileSync("getent", ["group", name], { encoding: "utf8" });
+  const gid = Number(line.split(":")[2]);
+  process.setgid!(gid);
+  return gid;
+}
+
+/** The agent key of a running sandbox (oci driver), from its state file (root only; 0600). */
+export async function agentKeyOf(dataDir: string, id: string): Promise<string> {
+  const r = await hostResources(dataDir, id);
+  return JSON.parse(readFileSync(path.join(r.dir, "state.json"), "utf8")).agentKey;
 }
 
 /** Host-side names of a sandbox's resources (oci driver), read from its data dir without starting anything. */
