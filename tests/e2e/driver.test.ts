@@ -7,7 +7,8 @@ import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "nod
 import os from "node:os";
 import path from "node:path";
 import { AtollError } from "@atoll/protocol";
-import { agentVersion, disposeDriver, leftovers, newDriver, runtimeLeftovers, sh, spec } from "./driver-helpers.js";
+import { chains } from "../../packages/server/src/drivers/oci/host.js";
+import { BRIDGE, SUBNET, agentVersion, disposeDriver, leftovers, newDriver, runtimeLeftovers, sh, spec } from "./driver-helpers.js";
 import type { OciDriver } from "../../packages/server/src/drivers/oci/index.js";
 
 describe("oci driver lifecycle", () => {
@@ -23,7 +24,7 @@ describe("oci driver lifecycle", () => {
   test("start answers /api/version; inspect/list report it; start is idempotent", async () => {
     const s = await d.start(spec("life-a"));
     assert.equal(s.state, "running");
-    assert.ok(s.endpoint?.host.startsWith("10.203."));
+    assert.ok(s.endpoint?.host.startsWith((SUBNET ?? "10.203.0.0/16").split(".").slice(0, 2).join(".") + "."), s.endpoint?.host);
     const v = await agentVersion(s.endpoint!);
     assert.equal(v.status, 200);
     assert.equal(v.body.success, true);
@@ -196,8 +197,9 @@ describe("oci driver settings and failures", () => {
 
   test("egress=false adds a drop rule for the sandbox's address, removed on stop", async () => {
     const s = await d.start(spec("no-egress", { egress: false }));
-    const rules = () => execFileSync("iptables", ["-w", "-S", "ATOLL-EGRESS"], { encoding: "utf8" });
-    assert.ok(rules().includes(`-A ATOLL-EGRESS -s ${s.endpoint!.host}/32 -j DROP`));
+    const egress = chains(BRIDGE).egress;
+    const rules = () => execFileSync("iptables", ["-w", "-S", egress], { encoding: "utf8" });
+    assert.ok(rules().includes(`-A ${egress} -s ${s.endpoint!.host}/32 -j DROP`));
     assert.equal((await agentVersion(s.endpoint!)).status, 200, "the host still reaches it");
     await d.stop("no-egress");
     assert.ok(!rules().includes(`${s.endpoint!.host}/32`));

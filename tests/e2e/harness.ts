@@ -277,7 +277,7 @@ export function joinControlPlaneGroup(): number {
   const name = process.env.ATOLL_GROUP || "atoll";
   const line = execFileSync("getent", ["group", name], { encoding: "utf8" });
   const gid = Number(line.split(":")[2]);
-  process.setgid!(gid);
+  if (!process.getgroups!().includes(gid)) process.setgroups!([...process.getgroups!(), gid]);
   return gid;
 }
 

@@ -65,10 +65,11 @@ export class OciDriver implements Driver {
       }
     }
     privateDir(cfg.sandboxesDir);
-    // This process (and what it spawns) runs with the control plane's group from here on: the host
-    // firewall lets only that group connect to sandboxes (host.ts). Supplementary groups are kept.
+    // This process (and what it spawns) holds the control plane's group from here on: the host
+    // firewall lets only that group connect to sandboxes (host.ts). A supplementary group, so the
+    // files it creates keep their usual group (idmapped layers and delegated dirs rely on it).
     const gid = await ensureHost(cfg);
-    if (process.getegid!() !== gid) process.setgid!(gid);
+    if (!process.getgroups!().includes(gid)) process.setgroups!([...process.getgroups!(), gid]);
     prepareMountRoot(cfg.runDir);
     await idmapHelper(cfg.runDir); // fails here, clearly, when it cannot be built
     // Addresses this data dir holds for sandboxes whose netns is gone (crash) go back to the pool.

@@ -1,7 +1,8 @@
 // Host preparation, idempotent and safe to run from several control planes at once:
 // cgroup v1 hugetlb mount (crun needs it on hybrid hosts), IPv4 forwarding, the bridge,
 // the firewall chains that isolate sandboxes from the host and from each other, and the
-// control plane's group: only sockets of that group may open connections to sandbox addresses
+// control plane's group: only processes holding that group (effective or supplementary) may open
+// connections to sandbox addresses
 // (ATOLL-OUTPUT; docs/security.md "Agent access" says why a group and not a uid or cgroup).
 import { existsSync, mkdirSync, readFileSync, writeFileSync, openSync, closeSync, unlinkSync } from "node:fs";
 import path from "node:path";
@@ -114,7 +115,7 @@ async function ensureFirewall(cfg: ResolvedConfig, gid: number): Promise<void> {
     `:${c.forward} - [0:0]`,
     // host -> sandbox: only the control plane's group opens connections (agent, preview proxy, probes);
     // any other host process, a browser or another user included, is refused at connect()
-    `-A ${c.output} -o ${br} -m conntrack --ctstate NEW -m owner ! --gid-owner ${gid} -j REJECT --reject-with icmp-admin-prohibited`,
+    `-A ${c.output} -o ${br} -m conntrack --ctstate NEW -m owner ! --gid-owner ${gid} --suppl-groups -j REJECT --reject-with icmp-admin-prohibited`,
     // sandbox -> host: only replies to connections the host opened (the control plane talking to agents)
     `-A ${c.input} -i ${br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`,
     `-A ${c.input} -i ${br} -j DROP`,
@@ -159,7 +160,7 @@ async function ensureFirewall(cfg: ResolvedConfig, gid: number): Promise<void> {
 
 /**
  * Prepares everything host-global. Safe to call concurrently from several processes. Returns the
- * gid of the control plane's group, which the caller must switch to (process.setgid) before it
+ * gid of the control plane's group, which the caller must take (process.setgroups) before it
  * opens any connection to a sandbox.
  */
 export async function ensureHost(cfg: ResolvedConfig): Promise<number> {
