@@ -65,16 +65,16 @@ export class OciRuntime {
   }
 
   /**
-   * Kills everything and removes the container. Idempotent. `beforeRetry` runs when the first
-   * delete left the container (its processes killed by then), before the second attempt.
+   * Kills everything and removes the container. Idempotent. `beforeRetry` runs when a delete left
+   * the container (its processes killed by then, maybe still exiting), before the next attempt.
    */
-  async remove(name: string, beforeRetry?: () => void): Promise<void> {
+  async remove(name: string, beforeRetry?: () => void | Promise<void>): Promise<void> {
     await this.cmd(["delete", "--force", name], true);
-    // runc may need the explicit kill first when delete --force races with a paused cgroup
-    const st = await this.state(name);
-    if (st) {
+    // runc may need the explicit kill first when delete --force races with a paused cgroup, and
+    // either runtime fails to remove a cgroup whose tasks are still exiting on a loaded host
+    for (let i = 0; i < 3 && (await this.state(name)); i++) {
       await this.cmd(["kill", "--all", name, "KILL"], true);
-      beforeRetry?.();
+      await beforeRetry?.();
       await this.cmd(["delete", "--force", name], true);
     }
   }

@@ -19,6 +19,7 @@ import type { UidRanges } from "./uidrange.js";
 import type { OciRuntime } from "./runtime.js";
 import { buildSpec } from "./spec.js";
 import { cgroupLayout, prepareDelegation, removeDelegated } from "./cgroup-delegate.js";
+import { drainAndRemoveCgroup } from "./cgroup-drain.js";
 
 export const AGENT_PORT = 3000;
 export const HOSTNAME = "sandbox";
@@ -248,9 +249,14 @@ export async function tearDown(ctx: Ctx, rec: SandboxRecord, opts: { container?:
   // opts.container=false: the caller knows no container exists (skips two runtime calls)
   // The job cgroups the sandbox made below its own (cgroup-delegate.ts): crun removes them with its
   // cgroup, runc refuses to delete a cgroup that has children, so they go before its second try.
-  const dropJobs = () => removeDelegated(cgroupLayout(), layout.cgroupsPath(name));
+  // Processes still exiting keep the cgroups busy and the disk mounted (only lazily unmountable):
+  // wait for them (bounded, killing stragglers), then remove the whole tree.
+  const dropJobs = async () => {
+    removeDelegated(cgroupLayout(), layout.cgroupsPath(name));
+    await drainAndRemoveCgroup(layout.cgroupsPath(name));
+  };
   if (opts.container !== false) await ctx.runtime.remove(layout.container(name), dropJobs);
-  dropJobs();
+  await dropJobs();
   // the rootfs, and transient layer mounts an interrupted idmap helper may have left in stage/
   for (const m of [layout.rootfs(name), ...mountsUnder(layout.mountDir(name))]) await unmount(m);
   await unmount(layout.legacyRootfs(name));
