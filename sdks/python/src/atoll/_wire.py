@@ -37,10 +37,6 @@ def check_id(sandbox_id: str) -> str:
     return sandbox_id
 
 
-def sleep_after(v: str | int | float | None) -> str | int | float | None:
-    return v
-
-
 def create_body(
     env_vars: dict[str, str] | None = None,
     sleep_after: str | int | None = None,

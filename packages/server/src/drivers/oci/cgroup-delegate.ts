@@ -17,7 +17,7 @@
 // memory and cpu hierarchies stay read-only; children's limits are hierarchical (a child can only
 // be stricter); and the parent (/atoll) is neither visible (cgroup namespace, bind mount of the
 // sandbox's own directory) nor writable. tests/security/kill-escape.test.ts tries each of these.
-import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
+import { chownSync, mkdirSync, readFileSync } from "node:fs";
 
 export type CgroupLayout = "v1" | "v2" | "none";
 
@@ -62,24 +62,4 @@ export function prepareDelegation(layout: CgroupLayout, cgroupsPath: string, roo
     chownSync(d.host, rootUid, rootUid);
     if (layout === "v2") chownSync(`${d.host}/cgroup.procs`, rootUid, rootUid);
   }
-}
-
-/** Removes the child cgroups the sandbox made (deepest first), then its own directories. Call once its processes are gone. */
-export function removeDelegated(layout: CgroupLayout, cgroupsPath: string): void {
-  const rm = (dir: string, depth: number) => {
-    if (depth > 32) return; // the kernel bounds nesting far lower in practice; never loop forever
-    let entries: string[] = [];
-    try {
-      entries = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
-    } catch {
-      return;
-    }
-    for (const e of entries) rm(`${dir}/${e}`, depth + 1);
-    try {
-      rmdirSync(dir);
-    } catch {
-      /* busy (a task still exiting) or gone */
-    }
-  };
-  for (const d of delegated(layout, cgroupsPath)) if (existsSync(d.host)) rm(d.host, 0);
 }

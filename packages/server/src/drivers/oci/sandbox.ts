@@ -18,7 +18,7 @@ import { privateDir, writePrivateFile } from "../../private-files.js";
 import type { UidRanges } from "./uidrange.js";
 import type { OciRuntime } from "./runtime.js";
 import { buildSpec } from "./spec.js";
-import { cgroupLayout, prepareDelegation, removeDelegated } from "./cgroup-delegate.js";
+import { cgroupLayout, prepareDelegation } from "./cgroup-delegate.js";
 import { drainAndRemoveCgroup } from "./cgroup-drain.js";
 
 export const AGENT_PORT = 3000;
@@ -247,14 +247,11 @@ export async function tearDown(ctx: Ctx, rec: SandboxRecord, opts: { container?:
   const { layout, cfg } = ctx;
   const name = rec.name;
   // opts.container=false: the caller knows no container exists (skips two runtime calls)
-  // The job cgroups the sandbox made below its own (cgroup-delegate.ts): crun removes them with its
-  // cgroup, runc refuses to delete a cgroup that has children, so they go before its second try.
-  // Processes still exiting keep the cgroups busy and the disk mounted (only lazily unmountable):
-  // wait for them (bounded, killing stragglers), then remove the whole tree.
-  const dropJobs = async () => {
-    removeDelegated(cgroupLayout(), layout.cgroupsPath(name));
-    await drainAndRemoveCgroup(layout.cgroupsPath(name));
-  };
+  // The job cgroups the sandbox made below its own (cgroup-delegate.ts) and processes still exiting
+  // keep the cgroups busy and the disk mounted (only lazily unmountable); runc also refuses to
+  // delete a cgroup with children. So between delete attempts and after, the whole tree is drained
+  // (frozen cgroups thawed, stragglers killed, bounded) and removed deepest-first.
+  const dropJobs = () => drainAndRemoveCgroup(layout.cgroupsPath(name));
   if (opts.container !== false) await ctx.runtime.remove(layout.container(name), dropJobs);
   await dropJobs();
   // the rootfs, and transient layer mounts an interrupted idmap helper may have left in stage/
